@@ -1,0 +1,195 @@
+"""`regsim build` / `regsim publish` end to end on small inputs, and the embedded default."""
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import yaml
+
+from dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
+from dataset_builder.cli import main
+from dataset_builder.errors import UserError
+from dataset_builder.hub_output import FEATURES
+
+OCT4_SOX2 = {"MA0142", "MA1962"}
+SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
+
+
+def head_fasta(source, target, n):
+    with gzip.open(source, "rt") as handle:
+        lines = handle.read().splitlines()[: 2 * n]
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+@pytest.fixture(scope="module")
+def small_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("inputs")
+    return (head_fasta(EMBEDDED.joinpath("oct4_peaks_200bp.fa.gz"), folder / "pos.fa", 400),
+            head_fasta(EMBEDDED.joinpath("mafk_peaks_200bp.fa.gz"), folder / "neg.fa", 400))
+
+
+def small_settings(small_inputs, **changes):
+    pos, neg = small_inputs
+    settings = dict(positives_fasta=str(pos), negatives_fasta=str(neg), motifs=SMALL_MOTIFS, seed=3,
+                    min_hits=5, min_enrichment=1.0)
+    settings.update(changes)
+    return BuildSettings(**settings)
+
+
+@pytest.fixture(scope="module")
+def small_build(small_inputs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("builds") / "small"
+    build_dataset(out, small_settings(small_inputs), verbose=False)
+    return out
+
+
+def read_card_yaml(folder):
+    text = (folder / "README.md").read_text()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_folder_layout_and_load_dataset(small_build):
+    names = sorted(str(p.relative_to(small_build)) for p in small_build.rglob("*") if p.is_file())
+    assert names == ["README.md", "build_manifest.json", "motif_statistics.png", "motifs.meme",
+                     "realistic/test-00000-of-00001.parquet", "realistic/train-00000-of-00001.parquet",
+                     "realistic/validation-00000-of-00001.parquet", "retained_motifs.tsv"]
+    ds = datasets.load_dataset(str(small_build), "realistic")
+    assert set(ds) == {"train", "validation", "test"}
+    assert ds["train"].features == FEATURES
+    header = read_card_yaml(small_build)
+    info = header["dataset_info"]
+    assert {s["name"]: s["num_examples"] for s in info["splits"]} == {k: len(v) for k, v in ds.items()}
+    assert header["configs"][0]["config_name"] == "realistic"
+    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    assert manifest["dataset_version"] == "1.0.0" and manifest["seed"] == 3
+    assert sum(r["total"] for r in manifest["split_sizes"]) == sum(len(v) for v in ds.values())
+
+
+def test_ground_truth_is_consistent(small_build):
+    ds = datasets.load_dataset(str(small_build), "realistic")["train"]
+    n_implanted = 0
+    for example in ds:
+        mask = np.zeros(len(example["sequence"]), dtype=np.int8)
+        for instance in example["motifs"]:
+            mask[instance["start"] : instance["end"]] = 1
+            n_implanted += instance["implanted"]
+            assert 0 <= instance["start"] < instance["end"] <= len(example["sequence"])
+            assert instance["p_value"] < 1e-4
+        np.testing.assert_array_equal(np.array(example["motif_mask"], dtype=np.int8), mask)
+        if example["label"] == 1:
+            assert any(i["implanted"] for i in example["motifs"])  # positives always carry one
+        assert set(example["sequence"]) <= set("ACGT")
+    assert n_implanted > 0
+
+
+def test_positives_carry_real_bases_at_real_coordinates(small_build, small_inputs):
+    real = {}
+    lines = Path(small_inputs[0]).read_text().splitlines()
+    for header, sequence in zip(lines[::2], lines[1::2]):
+        real[header[1:]] = sequence.upper()
+    ds = datasets.load_dataset(str(small_build), "realistic")["train"]
+    checked = 0
+    for example in ds.filter(lambda e: e["label"] == 1).select(range(20)):
+        original = real[example["source"]]
+        for instance in example["motifs"]:
+            if instance["implanted"]:
+                s, e = instance["start"], instance["end"]
+                assert example["sequence"][s:e] == original[s:e]
+                checked += 1
+    assert checked >= 20
+
+
+def test_same_seed_gives_byte_identical_files(small_build, small_inputs, tmp_path):
+    again = tmp_path / "again"
+    build_dataset(again, small_settings(small_inputs), verbose=False)
+    for path in small_build.rglob("*"):
+        if path.is_file() and path.name != "build_manifest.json":
+            assert path.read_bytes() == (again / path.relative_to(small_build)).read_bytes(), path.name
+    first = json.loads((small_build / "build_manifest.json").read_text())
+    second = json.loads((again / "build_manifest.json").read_text())
+    first.pop("build_time"), second.pop("build_time")
+    assert first == second
+
+
+def test_refuses_to_overwrite_and_reports_no_retained_motif(small_build, small_inputs, tmp_path):
+    with pytest.raises(UserError, match="already exists; pass --force"):
+        build_dataset(small_build, small_settings(small_inputs), verbose=False)
+    with pytest.raises(UserError, match="no motif retained"):
+        build_dataset(tmp_path / "none", small_settings(small_inputs, min_enrichment=1000.0), verbose=False)
+    assert not (tmp_path / "none").exists()
+    assert not any(p.name.startswith(".none.building") for p in tmp_path.iterdir())
+
+
+def test_simple_mode_preset_design(tmp_path):
+    out = tmp_path / "simple"
+    build_dataset(out, BuildSettings(mode="simple", n_per_class=60, seed=1), verbose=False)
+    ds = datasets.load_dataset(str(out), "simple")
+    rows = datasets.concatenate_datasets([ds[s] for s in ds])
+    assert len(rows) == 120 and sum(rows["label"]) == 60
+    assert len(rows[0]["sequence"]) == 200
+    for example in rows:
+        implanted = {(i["motif_name"]) for i in example["motifs"] if i["implanted"]}
+        if example["label"] == 1:
+            assert implanted == {"GATA1", "TAL1::TCF3"}
+        else:
+            assert len(implanted) <= 1
+    gc = np.mean([(s.count("G") + s.count("C")) / len(s) for s in rows["sequence"]])
+    assert abs(gc - 0.4) < 0.02
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "dataset_builder.cli", *args], capture_output=True, text=True)
+
+
+def test_cli_user_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.narrowPeak"
+    bad.write_text("chr1\t10\t20\n")
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1\n" + "ACGT" * 20 + "\n")
+    result = run_cli("build", "--out", str(tmp_path / "o"), "--genome", str(genome), "--positives", str(bad),
+                     "--background", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "bad.narrowPeak:1: a narrowPeak line needs 10 tab-separated columns" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("build", "--out", str(tmp_path / "o"), "--motifs", str(tmp_path / "missing.meme"))
+    assert result.returncode == 2 and "missing.meme" in result.stderr
+
+
+def test_publish_dry_run_lists_files_and_tag(small_build, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["publish", str(small_build), "--repo-id", "someorg/regsim-small", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dataset repository: someorg/regsim-small" in out and "tag: v1.0.0" in out
+    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    for name, digest in manifest["outputs"].items():
+        assert f"{name}  " in out and digest in out
+    assert "build_manifest.json" in out
+
+
+def test_publish_detects_changed_files(small_build, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_build, copy)
+    (copy / "retained_motifs.tsv").write_text("edited\n")
+    assert main(["publish", str(copy), "--repo-id", "someorg/x", "--dry-run"]) == 2
+    assert "retained_motifs.tsv: changed since the build" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_embedded_default_ranks_oct4_sox2_in_top3(tmp_path):
+    out = tmp_path / "default"
+    result = build_dataset(out, BuildSettings(), verbose=False)
+    tsv = (out / "retained_motifs.tsv").read_text().splitlines()
+    retained = [line.split("\t") for line in tsv[1:] if line.endswith("\tyes")]
+    top3 = {row[0].split(".")[0] for row in retained[:3]}
+    assert top3 & OCT4_SOX2, retained[:5]
+    assert sum(row["total"] for row in result.split_sizes.values()) > 6000
