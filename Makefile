@@ -6,7 +6,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 REPORT  ?= report
 
-.PHONY: install report test bench
+.PHONY: install report test bench-deps
 
 $(BIN)/regsim: pyproject.toml
 	@command -v bedtools >/dev/null || (apt-get install -y bedtools || (apt-get update && apt-get install -y bedtools))
@@ -28,3 +28,4 @@ test: install
 bench-deps: install
 	$(BIN)/pip install -q cython
 	$(BIN)/pip install -q --no-build-isolation ushuffle==1.1.2
+	$(BIN)/pip install -q --no-deps deeplift==0.6.13.0
