@@ -1,0 +1,302 @@
+"""The benchmark report: ``report.md`` with tables and PNG figures, from the results table.
+
+Figures (in ``<out>/figures/``): one bar chart per comparison (the paper's Fig 2 methods, Fig 3
+references, Fig 4 GradCAM family), attribution tracks of example sequences under their ground-truth
+motifs, and the logit along the Integrated Gradients path (the paper's Fig S10). The last section
+checks the paper's findings against the measured numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GROUPS = {
+    "methods": ("Method comparison (the paper's Fig 2)", "fig_methods.png"),
+    "references": ("Reference comparison for DeepLIFT (the paper's Fig 3)", "fig_references.png"),
+    "gradcam": ("GradCAM family (the paper's Fig 4)", "fig_gradcam.png"),
+}
+TRACK_RUNS = [("grad_x_input", "none"), ("deepshap", "shuffled20"), ("ism", "none"), ("gradcam_last", "none"),
+              ("gradcam_first", "none")]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _column(dataset: str, arch: str) -> str:
+    return f"{dataset} / {arch}"
+
+
+def comparison_table(results: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Rows: runs of ``group``; columns: ``dataset / arch``; cells: mean per-sequence auPRC +- SEM."""
+    rows = results[results["groups"].str.split(",").apply(lambda g: group in g)]
+    table = {}
+    for (dataset, arch), part in rows.groupby(["dataset", "arch"], sort=False):
+        table[_column(dataset, arch)] = {
+            r.label: f"{r.auprc_mean:.3f} ± {r.auprc_sem:.3f}" for r in part.itertuples()
+        }
+    return pd.DataFrame(table)
+
+
+def _markdown(frame: pd.DataFrame, index_name: str) -> str:
+    columns = [index_name, *frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index), *[str(v) for v in row.values]]) + " |")
+    return "\n".join(lines)
+
+
+def _bar_chart(results: pd.DataFrame, group: str, baselines: dict, path: Path, title: str) -> None:
+    plt = _plt()
+    rows = results[results["groups"].str.split(",").apply(lambda g: group in g)]
+    labels = list(dict.fromkeys(rows["label"]))
+    panels = list(dict.fromkeys(zip(rows["dataset"], rows["arch"])))
+    fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(labels) * max(1, len(panels)) / 2.5), 4.8))
+    width = 0.8 / max(len(panels), 1)
+    x = np.arange(len(labels))
+    colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+    for k, (dataset, arch) in enumerate(panels):
+        part = rows[(rows["dataset"] == dataset) & (rows["arch"] == arch)].set_index("label").reindex(labels)
+        ax.bar(x + (k - (len(panels) - 1) / 2) * width, part["auprc_mean"], width, yerr=part["auprc_sem"],
+               label=_column(dataset, arch), color=colors[k % len(colors)], capsize=2)
+    for k, ((dataset, arch), value) in enumerate(baselines.items()):
+        if (dataset, arch) in panels:
+            ax.axhline(value, color=colors[panels.index((dataset, arch)) % len(colors)], ls=":", lw=1)
+    ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("mean per-sequence auPRC (± SEM)")
+    ax.set_title(title + "\n(dotted: random-score baseline = share of motif bases)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _tracks(figure_data: dict, path: Path, n_examples: int = 3) -> None:
+    plt = _plt()
+    runs = [r for r in TRACK_RUNS if r in figure_data["attributions"]]
+    if not runs:
+        return
+    n = min(n_examples, len(figure_data["X"]))
+    fig, axes = plt.subplots(len(runs), n, figsize=(5 * n, 1.3 * len(runs) + 0.8), squeeze=False, sharex=True)
+    for j in range(n):
+        mask = figure_data["masks"][j]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask, [0]])))
+        for i, run in enumerate(runs):
+            scores = np.asarray(figure_data["attributions"][run][j])
+            track = np.abs(scores.sum(axis=0) if scores.ndim == 2 else scores)
+            ax = axes[i, j]
+            for start, end in zip(edges[::2], edges[1::2]):
+                ax.axvspan(start - 0.5, end - 0.5, color="#f4d03f", alpha=0.45, lw=0)
+            ax.plot(np.arange(len(track)), track, lw=0.8, color="#2c3e50")
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(f"{run[0]}\n{run[1]}", fontsize=7, rotation=0, ha="right", va="center")
+            if i == 0:
+                ax.set_title(str(figure_data["ids"][j]), fontsize=8)
+        axes[-1, j].set_xlabel("position (bp); yellow: ground-truth motif instances", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def ig_path_logits(model, X: np.ndarray, references: dict, n_points: int = 51) -> dict:
+    """Logit along the straight path ``r + a (x - r)``, ``a`` in [0, 1], for each reference.
+
+    Returns ``{"alpha": (n_points,), name: (N, n_points)}``.
+    """
+    import torch
+
+    alphas = np.linspace(0, 1, n_points, dtype=np.float32)
+    out = {"alpha": alphas}
+    with torch.no_grad():
+        for name, reference in references.items():
+            x = torch.from_numpy(X)[:, None]
+            r = torch.from_numpy(reference)[:, None]
+            a = torch.from_numpy(alphas)[None, :, None, None]
+            path = (r + a * (x - r)).reshape(-1, *X.shape[1:])
+            logits = model.logits(path) if hasattr(model, "logits") else model(path).logits
+            out[name] = logits.reshape(len(X), n_points).numpy()
+    return out
+
+
+def _ig_path_figure(figure_data: dict, path: Path, n_examples: int = 4) -> None:
+    from dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle
+
+    plt = _plt()
+    X = figure_data["X"][:n_examples]
+    references = {"zeros": np.zeros_like(X), "dinucleotide shuffle": dinucleotide_shuffle(X, 1, random_state=0)[:, 0]}
+    curves = ig_path_logits(figure_data["model"], X, references)
+    fig, axes = plt.subplots(1, len(references), figsize=(10, 3.6), squeeze=False)
+    for ax, name in zip(axes[0], references):
+        for k in range(len(X)):
+            ax.plot(curves["alpha"], curves[name][k], lw=1, label=str(figure_data["ids"][k]))
+        ax.set_xlabel("alpha (reference -> input)")
+        ax.set_ylabel("logit")
+        ax.set_title(f"reference: {name}", fontsize=10)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Logit along the Integrated Gradients path (the paper's Fig S10)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _value(results, dataset, arch, method, reference):
+    row = results[(results["dataset"] == dataset) & (results["arch"] == arch) & (results["method"] == method)
+                  & (results["reference"] == reference)]
+    return float(row["auprc_mean"].iloc[0]) if len(row) else float("nan")
+
+
+def paper_findings(results: pd.DataFrame, baselines: dict) -> list[dict]:
+    """The paper's findings, each checked against the results (per architecture on realistic data)."""
+    findings = []
+    realistic = results[results["dataset"] == "realistic"]
+    archs = list(dict.fromkeys(realistic["arch"]))
+    shuffled = sorted({r for r in realistic["reference"] if r.startswith("shuffled")}, key=lambda r: int(r[8:] or 0))
+    best_shuffled = "shuffled20" if "shuffled20" in shuffled else (shuffled[-1] if shuffled else None)
+
+    method_rows = realistic[realistic["groups"].str.contains("methods")]
+    for arch in archs:
+        part = method_rows[(method_rows["arch"] == arch) & ~method_rows["method"].str.endswith("offsimplex")]
+        ranking = part.sort_values("auprc_mean", ascending=False)
+        order = [f"{r.label} ({r.auprc_mean:.3f})" for r in ranking.itertuples()]
+        top = ranking.iloc[0] if len(ranking) else None
+        findings.append({
+            "finding": f"DeepLIFT with ~20 dinucleotide-shuffled references is the best method ({arch})",
+            "paper": "best of all methods",
+            "ours": "ranking: " + "; ".join(order),
+            "holds": bool(top is not None and top.method == "deepshap"),
+        })
+        second = ranking.iloc[1] if len(ranking) > 1 else None
+        findings.append({
+            "finding": f"ISM is second ({arch})",
+            "paper": "second best",
+            "ours": f"ISM ranks {1 + [r.method for r in ranking.itertuples()].index('ism') if 'ism' in set(ranking.method) else 'n/a'}",
+            "holds": bool(second is not None and second.method == "ism"),
+        })
+        gradcam = _value(results, "realistic", arch, "gradcam_last", "none")
+        gxi = _value(results, "realistic", arch, "grad_x_input", "none")
+        baseline = baselines.get(("realistic", arch), float("nan"))
+        findings.append({
+            "finding": f"GradCAM fails on realistic data ({arch})",
+            "paper": "far below the other methods",
+            "ours": f"GradCAM (last conv) {gradcam:.3f} vs grad x input {gxi:.3f}; random baseline {baseline:.3f}",
+            "holds": bool(gradcam < gxi - 0.05),
+        })
+        ig = _value(results, "realistic", arch, "integrated_gradients_20steps", "shuffled10")
+        findings.append({
+            "finding": f"Integrated Gradients can trail grad x input ({arch})",
+            "paper": "IG sometimes below grad x input",
+            "ours": f"IG (20 steps) {ig:.3f} vs grad x input {gxi:.3f}",
+            "holds": bool(ig < gxi),
+        })
+    if {"basset", "beluga"} <= set(archs):
+        gap = {a: _value(results, "realistic", a, "grad_x_input", "none") - _value(results, "realistic", a, "gradcam_last", "none")
+               for a in ("basset", "beluga")}
+        findings.append({
+            "finding": "GradCAM is worst with short (8 bp) first-layer kernels",
+            "paper": "Beluga-like (8 bp) worse than Basset-like (19 bp)",
+            "ours": f"grad x input minus GradCAM: basset {gap['basset']:.3f}, beluga {gap['beluga']:.3f}",
+            "holds": bool(gap["beluga"] > gap["basset"]),
+        })
+    if (results["dataset"] == "simple").any():
+        for arch in archs:
+            simple_gap = _value(results, "simple", arch, "grad_x_input", "none") - _value(results, "simple", arch, "gradcam_last", "none")
+            real_gap = _value(results, "realistic", arch, "grad_x_input", "none") - _value(results, "realistic", arch, "gradcam_last", "none")
+            findings.append({
+                "finding": f"GradCAM looks acceptable on simple data but fails on realistic data ({arch})",
+                "paper": "GradCAM's deficit grows from simple to realistic data",
+                "ours": f"grad x input minus GradCAM: simple {simple_gap:.3f}, realistic {real_gap:.3f}",
+                "holds": bool(real_gap > simple_gap),
+            })
+    if best_shuffled:
+        for arch in archs:
+            zeros = _value(results, "realistic", arch, "deeplift", "zeros")
+            shuf = _value(results, "realistic", arch, "deepshap", best_shuffled)
+            findings.append({
+                "finding": f"Shuffled references beat the all-zeros reference for DeepLIFT ({arch})",
+                "paper": "dinucleotide-shuffled references recommended",
+                "ours": f"zeros {zeros:.3f} vs {best_shuffled} {shuf:.3f}",
+                "holds": bool(shuf > zeros),
+            })
+    return findings
+
+
+def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: dict, *, settings: dict,
+                 seconds: float) -> Path:
+    """Write ``report.md`` and its figures; returns the report's path."""
+    out = Path(out)
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    baselines = {key: float(np.mean(data["masks"].mean(axis=1))) for key, data in figure_data.items()}
+
+    lines = ["# regsim benchmark report", ""]
+    lines += [f"Run time: {seconds / 60:.1f} min. Scored set: the top {int(results['n_sequences'].max())} "
+              f"positives of the `{settings['split']}` split by each model's logit. Every score comes from "
+              "`evaluate.load(\"metrics/motif_attribution\")` (absolute attributions, channels summed; ISM: "
+              "minus the mean change over the 3 alternative bases). Seed "
+              f"{settings['seed']}{'; QUICK MODE (smoke run, not for conclusions)' if settings['quick'] else ''}.", ""]
+
+    lines += ["## Model accuracy (the paper's Table 1)", "",
+              "| dataset | arch | test auROC | test auPRC | validation auPRC | epochs | train seconds |",
+              "|---|---|---|---|---|---|---|"]
+    for (dataset, arch), info in models.items():
+        lines.append(f"| {dataset} | {arch} | {info.get('test_auroc', float('nan')):.3f} | "
+                     f"{info.get('test_auprc', float('nan')):.3f} | {info.get('validation_auprc', float('nan')):.3f} | "
+                     f"{info.get('epochs', '')} | {info.get('train_seconds', float('nan')):.0f} |")
+    lines += ["", "Random-score baseline (share of motif bases in the scored sequences; the auPRC of a random "
+              "attribution): " + ", ".join(f"{d} / {a}: {v:.3f}" for (d, a), v in baselines.items()), ""]
+
+    for group, (title, file_name) in GROUPS.items():
+        table = comparison_table(results, group)
+        if table.empty:
+            continue
+        _bar_chart(results, group, baselines, figures / file_name, title)
+        lines += [f"## {title}", "", "Mean per-sequence auPRC ± SEM:", "", _markdown(table, "method"), "",
+                  f"![{title}](figures/{file_name})", ""]
+
+    lines += ["## Example sequences", ""]
+    for (dataset, arch), data in figure_data.items():
+        if dataset != "realistic":
+            continue
+        name = f"fig_tracks_{dataset}_{arch}.png"
+        _tracks(data, figures / name)
+        lines += [f"Attribution tracks (|score| per base) of {arch} on {dataset} data, ground-truth motif "
+                  "instances in yellow:", "", f"![tracks {arch}](figures/{name})", ""]
+
+    lines += ["## Logit along the Integrated Gradients path (the paper's Fig S10)", ""]
+    for (dataset, arch), data in figure_data.items():
+        if dataset != "realistic":
+            continue
+        name = f"fig_ig_path_{arch}.png"
+        _ig_path_figure(data, figures / name)
+        lines += [f"![IG path {arch}](figures/{name})", ""]
+
+    findings = paper_findings(results, baselines)
+    lines += ["## The paper's findings beside ours", "",
+              "The paper (Prakash, Shrikumar & Kundaje, MLCB 2021) reports its results as figures; the "
+              "column 'paper' states each finding as published, 'ours' gives the measured numbers "
+              "(mean per-sequence auPRC), and 'holds' whether our run reproduces the finding.", "",
+              "| finding | paper | ours | holds |", "|---|---|---|---|"]
+    for f in findings:
+        lines.append(f"| {f['finding']} | {f['paper']} | {f['ours']} | {'yes' if f['holds'] else 'no'} |")
+    held = sum(f["holds"] for f in findings)
+    lines += ["", f"{held} of {len(findings)} checks hold.", ""]
+
+    lines += ["## All runs", "", "| dataset | arch | method | reference | auROC (mean) | auPRC (mean ± SEM) | "
+              "auPRC pooled | seconds | completeness max rel |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results.itertuples():
+        completeness = "" if pd.isna(r.completeness_max_rel) else f"{r.completeness_max_rel:.1e}"
+        lines.append(f"| {r.dataset} | {r.arch} | {r.method} | {r.reference} | {r.auroc_mean:.3f} | "
+                     f"{r.auprc_mean:.3f} ± {r.auprc_sem:.3f} | {r.auprc_pooled:.3f} | {r.seconds:.1f} | {completeness} |")
+    lines += ["", "Every column the metric returns is in `results.csv`.", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,57 @@
+"""Content-addressed cache for the benchmark's stages.
+
+Every stage's output lives under ``<root>/<stage>/<name>-<key>`` where ``key`` hashes everything the
+stage's result depends on (settings, upstream outputs' sha256, regsim's version). A re-run after a
+change finds the unchanged stages' outputs and recomputes only what changed. A stage writes into a
+temporary path and renames it when done, so an interrupted run never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+
+def stage_key(**inputs) -> str:
+    """A short hash of the JSON form of ``inputs`` (keys sorted, paths and tuples as strings/lists)."""
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class StageCache:
+    """Paths for cached stage outputs under ``root``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, stage: str, name: str, key: str, suffix: str = "") -> Path:
+        folder = self.root / stage
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{name}-{key}{suffix}"
+
+    @staticmethod
+    def staging(path: Path) -> Path:
+        """Where to write ``path`` before :meth:`commit` renames it into place."""
+        tmp = path.with_name(path.name + ".partial")
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        elif tmp.exists():
+            tmp.unlink()
+        return tmp
+
+    @staticmethod
+    def commit(tmp: Path, path: Path) -> Path:
+        if path.is_dir():
+            shutil.rmtree(path)
+        tmp.rename(path)
+        return path
