@@ -1,0 +1,86 @@
+"""Load what ``regsim attribute`` explains: a saved model and one split of a regsim dataset."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dataset_builder.errors import UserError
+from dataset_builder.one_hot import one_hot_encode
+
+
+def load_model(model_dir, device=None):
+    """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
+
+    Importing :mod:`models` registers regsim's auto classes first.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    importlib.import_module("models.modeling_regcnn")
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise UserError(f"model folder {model_dir} does not exist")
+    if not (path / "config.json").exists():
+        raise UserError(f"model folder {model_dir} has no config.json; give a folder written by `regsim train`")
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(str(path))
+    except (OSError, ValueError, KeyError) as error:
+        raise UserError(f"cannot load the model in {model_dir}: {error}") from error
+    model = model[0] if isinstance(model, tuple) else model
+    return model.to(torch.device(device) if device else "cpu").eval()
+
+
+def load_sequences(dataset, config=None, split: str = "test", *, limit: int | None = None):
+    """Read one split of a dataset with ``datasets.load_dataset`` and one-hot encode it.
+
+    Parameters
+    ----------
+    dataset : str or path
+        Dataset folder (or Hub id) with a ``sequence`` column and optionally ``id``.
+    config : str, optional
+    split : str, default "test"
+    limit : int, optional
+        Keep the first ``limit`` sequences.
+
+    Returns
+    -------
+    ids : list of str
+    X : np.ndarray
+        ``(N, 4, L)`` float32 one-hot.
+    info : dict
+        ``config`` (the resolved config name).
+    """
+    import datasets
+
+    local = Path(str(dataset))
+    if not local.exists() and (str(dataset).startswith((".", "/", "~")) or str(dataset).count("/") != 1):
+        raise UserError(f"dataset folder {dataset} does not exist")
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity_error()
+    logging.getLogger("datasets").setLevel(logging.ERROR)
+    # A throwaway cache: datasets reuses a stale arrow cache when a local folder is rebuilt in place.
+    with tempfile.TemporaryDirectory(prefix="regsim-attribute-") as cache_dir:
+        try:
+            data = datasets.load_dataset(str(dataset), config, cache_dir=cache_dir if local.exists() else None)
+        except (ValueError, FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as error:
+            raise UserError(f"cannot load dataset {dataset} (config {config or 'default'}): {error}") from error
+        finally:
+            datasets.logging.set_verbosity(verbosity)
+        if split not in data:
+            raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
+        table = data[split]
+        if "sequence" not in table.column_names:
+            raise UserError(f"dataset {dataset} split {split}: no 'sequence' column (columns: {table.column_names})")
+        n = len(table) if limit is None else min(limit, len(table))
+        table = table.select(range(n))
+        sequences = list(table["sequence"])
+        ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
+        resolved = table.info.config_name or config
+    if n == 0:
+        raise UserError(f"dataset {dataset} split {split} is empty")
+    return ids, one_hot_encode(sequences).astype(np.float32), {"config": resolved}
