@@ -1,0 +1,618 @@
+"""``regsim train``: train a RegCNN preset on a regsim dataset, evaluate it, save it with a model card.
+
+The recipe (as Prakash et al. 2021): Adam (lr 1e-3), every batch half positives and half negatives,
+early stopping on the validation split's auPRC (the test split is only used once, at the end), the
+weights of the best validation epoch kept. Training is seeded and deterministic on the CPU: the same
+data, seed, thread count and hyper-parameters give bit-identical weights.
+
+Output folder (written under a temporary name, renamed at the end):
+
+- ``config.json``, ``model.safetensors``, ``configuration_regcnn.py``, ``modeling_regcnn.py``
+  (``save_pretrained``; loads with ``AutoModelForSequenceClassification.from_pretrained``);
+- ``eval_results.json``: ``test_auroc``, ``test_auprc``, ``validation_auprc``, ``validation_auroc``,
+  ``epochs``, ``best_epoch``, ``train_seconds``, split sizes;
+- ``training_log.json``: hyper-parameters, data provenance, per-epoch history, software versions;
+- ``README.md``: the model card (:mod:`models.model_card`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dataset_builder.errors import UserError
+from dataset_builder.one_hot import encode_integers, one_hot_from_integers
+
+LEARNING_RATE = 1e-3
+SPLITS = ("train", "validation", "test")
+LABEL_NAMES = ["negative", "positive"]
+
+
+@dataclass
+class SplitData:
+    """One split held in memory as integer codes."""
+
+    ids: list[str]
+    codes: np.ndarray  # (N, L) uint8
+    labels: np.ndarray  # (N,) int64, 1 = positive
+
+    @property
+    def class_counts(self) -> dict[str, int]:
+        positives = int(self.labels.sum())
+        return {"negative": len(self.labels) - positives, "positive": positives}
+
+
+@dataclass
+class TrainingData:
+    """The three splits of a regsim dataset and where they came from."""
+
+    splits: dict[str, SplitData]
+    sequence_length: int
+    provenance: dict = field(default_factory=dict)
+
+
+def load_training_data(dataset: str | os.PathLike, config_name: str | None = None) -> TrainingData:
+    """Read a regsim dataset with ``datasets.load_dataset`` and check it can be trained on.
+
+    Parameters
+    ----------
+    dataset : str or path
+        A dataset folder written by ``regsim build`` (or a Hub repository id).
+    config_name : str, optional
+        Dataset config; default: the dataset's default (its only config, or the one marked default).
+
+    Returns
+    -------
+    TrainingData
+        ``splits`` train/validation/test with ``(N, L)`` uint8 codes and 0/1 labels, the common
+        sequence length ``L``, and ``provenance`` (dataset, config, version, manifest and parquet
+        sha256).
+
+    Raises
+    ------
+    UserError
+        Missing folder, config or split; a split without both classes; wrong columns or labels;
+        sequences of different lengths; parquet files that do not match ``build_manifest.json``.
+    """
+    import datasets
+
+    dataset = str(dataset)
+    local = Path(dataset)
+    if not local.exists() and (dataset.startswith((".", "/", "~")) or dataset.count("/") != 1):
+        raise UserError(f"dataset folder {dataset} does not exist")
+    if local.exists() and not local.is_dir():
+        raise UserError(f"dataset {dataset} is a file; give the dataset folder written by `regsim build`")
+    # A local folder is read through a throwaway cache: datasets 5.2 reuses a stale arrow cache when a
+    # folder is rebuilt in place (measured: the old row counts came back after a rebuild).
+    with tempfile.TemporaryDirectory(prefix="regsim-datasets-") as cache_dir:
+        try:
+            with _quiet_datasets():
+                dataset_dict = datasets.load_dataset(
+                    dataset, config_name, cache_dir=cache_dir if local.exists() else None
+                )
+        except (ValueError, FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as error:
+            raise UserError(f"cannot load dataset {dataset} (config {config_name or 'default'}): {error}") from error
+        splits = _read_splits(dataset, dataset_dict)
+        resolved_config = dataset_dict["train"].info.config_name or config_name
+    length = splits["train"].codes.shape[1]
+    provenance = _provenance(dataset, resolved_config, splits)
+    return TrainingData(splits=splits, sequence_length=length, provenance=provenance)
+
+
+def _read_splits(dataset: str, dataset_dict) -> dict[str, SplitData]:
+    missing = [s for s in SPLITS if s not in dataset_dict]
+    if missing:
+        raise UserError(f"dataset {dataset} has no {', '.join(missing)} split (it has {', '.join(dataset_dict)})")
+
+    splits, length = {}, None
+    for name in SPLITS:
+        split = dataset_dict[name]
+        where = f"dataset {dataset}, split {name}"
+        for column in ("id", "sequence", "label"):
+            if column not in split.column_names:
+                raise UserError(f"{where}: no column {column!r} (columns: {', '.join(split.column_names)})")
+        label_feature = split.features["label"]
+        if getattr(label_feature, "names", None) != LABEL_NAMES:
+            raise UserError(f"{where}: column 'label' must be a ClassLabel {LABEL_NAMES}, got {label_feature}")
+        sequences = list(split["sequence"])
+        if not sequences:
+            raise UserError(f"{where} is empty")
+        split_length = len(sequences[0])
+        try:
+            codes = encode_integers(sequences)
+        except UserError as error:
+            raise UserError(f"{where}: {error}") from error
+        if length is not None and split_length != length:
+            raise UserError(f"{where}: sequences have length {split_length}, the train split has {length}")
+        length = split_length
+        labels = np.asarray(list(split["label"]), dtype=np.int64)
+        data = SplitData(ids=list(split["id"]), codes=codes, labels=labels)
+        for label_name, count in data.class_counts.items():
+            if count == 0:
+                raise UserError(f"{where} has no {label_name} example; auROC and auPRC need both classes")
+        splits[name] = data
+
+    return splits
+
+
+def balanced_batches(labels: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of batches, each ``batch_size / 2`` positives and ``batch_size / 2`` negatives.
+
+    The larger class is seen once in a fresh random order (its last batch is topped up from the next
+    permutation); the smaller class is cycled through as many fresh permutations as needed.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``(N,)`` 0/1 labels.
+    batch_size : int
+        Even, at least 2.
+    rng : np.random.Generator
+
+    Returns
+    -------
+    list of np.ndarray
+        ``ceil(max(n_pos, n_neg) / (batch_size / 2))`` index arrays of length ``batch_size``,
+        negatives first then positives, in the order drawn.
+    """
+    if batch_size < 2 or batch_size % 2:
+        raise UserError(f"--batch-size must be an even number >= 2 (half positives, half negatives), got {batch_size}")
+    half = batch_size // 2
+    classes = [np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)]
+    n_batches = math.ceil(max(len(c) for c in classes) / half)
+    streams = []
+    for members in classes:
+        draws, total = [], 0
+        while total < n_batches * half:
+            draws.append(members[rng.permutation(len(members))])
+            total += len(members)
+        streams.append(np.concatenate(draws)[: n_batches * half].reshape(n_batches, half))
+    return [np.concatenate([streams[0][b], streams[1][b]]) for b in range(n_batches)]
+
+
+def _reverse_complement_some(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Reverse-complement a random half (each row with probability 1/2) of ``(N, L)`` integer codes."""
+    flip = rng.random(len(codes)) < 0.5
+    out = codes.copy()
+    rows = codes[flip, ::-1]
+    out[flip] = np.where(rows < 4, 3 - rows, rows)
+    return out
+
+
+def predict_logits(model, codes: np.ndarray, *, batch_size: int = 256, device: str = "cpu", verbose: bool = False) -> np.ndarray:
+    """Logits of the positive class for ``(N, L)`` integer codes, in evaluation mode.
+
+    Returns
+    -------
+    np.ndarray
+        ``(N,)`` float32.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in tqdm(range(0, len(codes), batch_size), desc="predict", leave=False, disable=not verbose):
+            batch = torch.from_numpy(one_hot_from_integers(codes[start : start + batch_size])).to(device)
+            out.append(model.logits(batch)[:, 0].float().cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def train(
+    dataset: str | os.PathLike,
+    *,
+    arch: str,
+    out: str | os.PathLike,
+    config_name: str | None = None,
+    epochs: int = 30,
+    patience: int = 5,
+    width_multiplier: float | None = None,
+    max_minutes: float | None = None,
+    num_threads: int = 1,
+    reverse_complement: bool = True,
+    force: bool = False,
+    batch_size: int = 64,
+    device: str = "cpu",
+    random_state: int = 0,
+    verbose: bool = True,
+) -> dict:
+    """Train a preset on a regsim dataset and write the model folder ``out``.
+
+    Parameters
+    ----------
+    dataset : str or path
+        Dataset folder (``regsim build``) or Hub repository id.
+    arch : {"basset", "beluga", "tiny"}
+        Preset (:func:`models.preset_config`), adapted to the dataset's sequence length.
+    out : str or path
+        Model folder to write; must not exist unless ``force``.
+    config_name : str, optional
+        Dataset config (default: the dataset's default).
+    epochs : int, default 30
+        Maximum number of epochs (one epoch = the larger class seen once).
+    patience : int, default 5
+        Stop after this many epochs without a better validation auPRC.
+    width_multiplier : float, optional
+        Default: ``DEFAULT_WIDTH_MULTIPLIER[arch]``.
+    max_minutes : float, optional
+        Stop (after validating the current weights) once training has run this long. Runs stopped
+        this way depend on the machine's speed and are not reproducible.
+    num_threads : int, default 1
+        PyTorch intra-op threads during training. PyTorch's CPU reductions depend on the thread
+        count (measured: 1 and 2 threads give different weights), so the default is a constant, not
+        the machine's core count: the same seed gives the same weights on any machine with the same
+        thread count (and CPU instruction set). Recorded in ``training_log.json`` and the card.
+    reverse_complement : bool, default True
+        Replace each training sequence by its reverse complement with probability 1/2 (drawn from
+        the seeded generator). Validation and test sequences are used as they are.
+    force : bool, default False
+        Replace an existing ``out`` folder.
+    batch_size : int, default 64
+        Even; half positives, half negatives.
+    device : str, default "cpu"
+    random_state : int, default 0
+        Seeds the weights, the batch order and dropout.
+    verbose : bool, default True
+        Progress bars and one log line per epoch.
+
+    Returns
+    -------
+    dict
+        The contents of ``eval_results.json``.
+    """
+    import torch
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from tqdm.auto import tqdm
+
+    from .configuration_regcnn import PRESETS, preset_config
+    from .modeling_regcnn import RegCNNForSequenceClassification
+
+    out = Path(out)
+    if arch not in PRESETS:
+        raise UserError(f"unknown --arch {arch!r}; choose one of {', '.join(sorted(PRESETS))}")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; use --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a folder; not replacing it")
+    for name, value, low in (("--epochs", epochs, 1), ("--patience", patience, 1)):
+        if value < low:
+            raise UserError(f"{name} must be >= {low}, got {value}")
+    if max_minutes is not None and not max_minutes > 0:
+        raise UserError(f"--max-minutes must be positive, got {max_minutes}")
+    if batch_size < 2 or batch_size % 2:
+        raise UserError(f"--batch-size must be an even number >= 2 (half positives, half negatives), got {batch_size}")
+
+    data = load_training_data(dataset, config_name)
+    try:
+        config = preset_config(arch, data.sequence_length, width_multiplier)
+    except ValueError as error:
+        raise UserError(f"--arch {arch}: {error}") from error
+    train_split, validation = data.splits["train"], data.splits["validation"]
+
+    with _deterministic_torch(num_threads) as threads:
+        torch.manual_seed(random_state)
+        model = RegCNNForSequenceClassification(config).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+        rng = np.random.default_rng(random_state)
+        n_params = sum(p.numel() for p in model.parameters())
+        _log(verbose, f"{arch}: {n_params:,} parameters (width x{config.width_multiplier:g}, L={data.sequence_length}); "
+             f"train {len(train_split.labels)}, validation {len(validation.labels)}, test {len(data.splits['test'].labels)}; "
+             f"{threads} thread(s)")
+
+        history, best = [], {"auprc": -np.inf, "epoch": 0, "state": None}
+        stopped, started = "max_epochs", time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            epoch_start = time.perf_counter()
+            model.train()
+            batches = balanced_batches(train_split.labels, batch_size, rng)
+            losses, out_of_time = [], False
+            for index in tqdm(batches, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not verbose):
+                codes = train_split.codes[index]
+                if reverse_complement:
+                    codes = _reverse_complement_some(codes, rng)
+                x = torch.from_numpy(one_hot_from_integers(codes)).to(device)
+                y = torch.from_numpy(train_split.labels[index]).to(device)
+                loss = model(x, labels=y).loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                if max_minutes is not None and time.perf_counter() - started > max_minutes * 60:
+                    out_of_time = True
+                    break
+            logits = predict_logits(model, validation.codes, device=device)
+            auprc = float(average_precision_score(validation.labels, logits))
+            auroc = float(roc_auc_score(validation.labels, logits))
+            if auprc > best["auprc"]:
+                best = {"auprc": auprc, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            history.append({
+                "epoch": epoch,
+                "batches": len(losses),
+                "train_loss": float(np.mean(losses)),
+                "validation_auprc": auprc,
+                "validation_auroc": auroc,
+                "seconds": time.perf_counter() - epoch_start,
+            })
+            _log(verbose, f"epoch {epoch}/{epochs}: train loss {history[-1]['train_loss']:.4f}, validation auPRC "
+                 f"{auprc:.4f} auROC {auroc:.4f} (best auPRC {best['auprc']:.4f} at epoch {best['epoch']}), "
+                 f"{history[-1]['seconds']:.1f} s")
+            if out_of_time:
+                stopped = "max_minutes"
+                break
+            if epoch - best["epoch"] >= patience:
+                stopped = "early_stopping"
+                break
+        train_seconds = time.perf_counter() - started
+        model.load_state_dict(best["state"])
+
+        results = _evaluate(model, data, device)
+        results.update({
+            "epochs": len(history),
+            "best_epoch": best["epoch"],
+            "stopped": stopped,
+            "train_seconds": round(train_seconds, 3),
+        })
+        _log(verbose, f"best epoch {best['epoch']} of {len(history)} ({stopped}): test auROC {results['test_auroc']:.4f}, "
+             f"auPRC {results['test_auprc']:.4f}; {train_seconds:.1f} s")
+
+        hyperparameters = {
+            "arch": arch,
+            "width_multiplier": config.width_multiplier,
+            "optimizer": "Adam",
+            "learning_rate": LEARNING_RATE,
+            "loss": "binary cross-entropy on the logit",
+            "batch_size": batch_size,
+            "batch_sampling": "balanced: half positives, half negatives",
+            "augmentation": "reverse complement with probability 1/2" if reverse_complement else "none",
+            "max_epochs": epochs,
+            "patience": patience,
+            "early_stopping_metric": "validation_auprc",
+            "max_minutes": max_minutes,
+            "seed": random_state,
+            "num_threads": threads,
+            "device": str(device),
+        }
+        config.training = {**data.provenance["summary"], "seed": random_state}
+        log = {
+            "hyperparameters": hyperparameters,
+            "data": data.provenance,
+            "parameters": n_params,
+            "history": history,
+            "results": results,
+            "software": _software_versions(),
+        }
+        _write_model_folder(model, out, force=force, results=results, log=log)
+    _log(verbose, f"wrote {out}")
+    return results
+
+
+def _evaluate(model, data: TrainingData, device) -> dict:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    results = {}
+    for name in ("test", "validation"):
+        split = data.splits[name]
+        logits = predict_logits(model, split.codes, device=device)
+        results[f"{name}_auroc"] = float(roc_auc_score(split.labels, logits))
+        results[f"{name}_auprc"] = float(average_precision_score(split.labels, logits))
+    for name in SPLITS:
+        results[f"{name}_size"] = len(data.splits[name].labels)
+    results["test_positive_fraction"] = float(data.splits["test"].labels.mean())
+    return results
+
+
+def _write_model_folder(model, out: Path, *, force: bool, results: dict, log: dict) -> None:
+    from .model_card import write_model_card
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    from transformers.utils import logging as transformers_logging
+
+    bars = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()  # its one-shard "Writing model shards" bar
+    try:
+        model.save_pretrained(staging)
+        _write_json(staging / "eval_results.json", results)
+        _write_json(staging / "training_log.json", log)
+        write_model_card(staging, model_name=out.name)
+        if out.exists():
+            if not force:
+                raise UserError(f"{out} appeared while training; use --force to replace it")
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+@contextlib.contextmanager
+def _deterministic_torch(num_threads: int):
+    """Deterministic algorithms and a fixed thread count, restored afterwards."""
+    import torch
+
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
+    threads = int(num_threads)
+    if threads < 1:
+        raise UserError(f"--threads must be >= 1, got {num_threads}")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic CUDA matmuls
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.set_num_threads(previous[1])
+
+
+def _provenance(dataset: str, config_name: str | None, splits: dict[str, SplitData]) -> dict:
+    """Dataset identity for the model card and config: name, config, version, checksums, sizes."""
+    local = Path(dataset)
+    provenance = {
+        "dataset": dataset if not local.exists() else str(local.resolve()),
+        "dataset_name": local.resolve().name if local.exists() else dataset,
+        "hub_repo_id": None if local.exists() else dataset,
+        "config": config_name,
+        "version": None,
+        "pretty_name": None,
+        "manifest_sha256": None,
+        "data_files": {},
+        "splits": {name: {"size": len(s.labels), **s.class_counts} for name, s in splits.items()},
+        "sequence_length": int(splits["train"].codes.shape[1]),
+    }
+    if local.is_dir():
+        card = _card_metadata(local / "README.md")
+        provenance["pretty_name"] = card.get("pretty_name")
+        provenance["version"] = card.get("version")
+        manifest_path = local / "build_manifest.json"
+        manifest = {}
+        if manifest_path.is_file():
+            raw = manifest_path.read_bytes()
+            provenance["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
+            try:
+                manifest = json.loads(raw)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{manifest_path}: not valid JSON ({error})") from error
+            provenance["version"] = manifest.get("dataset_version") or manifest.get("version") or provenance["version"]
+            provenance["dataset_name"] = manifest.get("dataset_name") or provenance["dataset_name"]
+        recorded = _manifest_parquet_sha256(manifest)
+        for path in _data_files(local, card, config_name):
+            relative = path.relative_to(local).as_posix()
+            digest = _sha256_file(path)
+            if relative in recorded and recorded[relative] != digest:
+                raise UserError(
+                    f"{path}: sha256 {digest} differs from {recorded[relative]} in {manifest_path} "
+                    "(file changed after the build?)"
+                )
+            provenance["data_files"][relative] = digest
+    provenance["summary"] = {
+        key: provenance[key]
+        for key in ("dataset_name", "hub_repo_id", "config", "version", "manifest_sha256", "sequence_length")
+    }
+    provenance["summary"]["data_files_sha256"] = provenance["data_files"]
+    return provenance
+
+
+def _card_metadata(readme: Path) -> dict:
+    import yaml
+
+    if not readme.is_file():
+        return {}
+    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", readme.read_text(encoding="utf-8"), flags=re.DOTALL)
+    if not match:
+        return {}
+    try:
+        metadata = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        raise UserError(f"{readme}: YAML header does not parse ({error})") from error
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _data_files(folder: Path, card: dict, config_name: str | None) -> list[Path]:
+    """Parquet files of ``config_name`` as the card's YAML ``configs`` lists them (all parquet files if none)."""
+    patterns = []
+    for entry in card.get("configs") or []:
+        if entry.get("config_name", "default") != (config_name or "default"):
+            continue
+        files = entry.get("data_files") or []
+        if isinstance(files, (str, dict)):
+            files = [files]
+        for item in files:
+            paths = item.get("path") if isinstance(item, dict) else item
+            patterns.extend([paths] if isinstance(paths, str) else list(paths or []))
+    found = set()
+    for pattern in patterns:
+        found.update(p for p in folder.glob(pattern) if p.is_file())
+    if not patterns:
+        found.update(folder.rglob("*.parquet"))
+    return sorted(found)
+
+
+def _manifest_parquet_sha256(manifest) -> dict[str, str]:
+    """``{relative path: sha256}`` for every parquet file the manifest records, whatever its nesting:
+    ``{"path": ..., "sha256": ...}`` records, ``{path: sha256}`` and ``{path: {"sha256": ...}}``."""
+    found = {}
+
+    def visit(node):
+        if isinstance(node, dict):
+            path, digest = node.get("path"), node.get("sha256")
+            if isinstance(path, str) and path.endswith(".parquet") and isinstance(digest, str):
+                found[path] = digest
+            for key, value in node.items():
+                if isinstance(key, str) and key.endswith(".parquet"):
+                    if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value):
+                        found[key] = value
+                    elif isinstance(value, dict) and isinstance(value.get("sha256"), str):
+                        found[key] = value["sha256"]
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(manifest)
+    return found
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _software_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("regsim", "torch", "transformers", "datasets", "numpy", "scikit-learn"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _write_json(path: Path, payload) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _quiet_datasets():
+    import datasets
+
+    enabled = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.utils.logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.utils.logging.enable_progress_bar()
+
+
+def _log(verbose: bool, message: str) -> None:
+    """One log line on stderr, between the progress bars."""
+    if verbose:
+        from tqdm.auto import tqdm
+
+        tqdm.write(message, file=sys.stderr)
