@@ -37,7 +37,8 @@ from .dataset_card import (
 )
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
 from .errors import UserError
-from .hub_output import SPLIT_ORDER, dataset_info, sha256, write_split
+from .checksums import sha256
+from .hub_output import SPLIT_ORDER, dataset_info, write_split
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import load_motifs, write_meme
 from .one_hot import decode_integers, encode_integers
@@ -46,6 +47,7 @@ from .scan import scan
 from .simple import SIMPLE_PRESET, SIMPLE_PRESET_MOTIFS, simulate_simple
 from .simulate import annotate_instances, simulate_realistic
 from .splits import chromosome_splits, random_splits
+from .stage_log import StageLog
 
 DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
 EMBEDDED = files("dataset_builder").joinpath("data", "oct4_mafk")
@@ -121,7 +123,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to replace it")
     settings = _resolve_defaults(settings)
-    log = _Logger(verbose)
+    log = StageLog(verbose)
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent if out.parent.exists() else None))
     try:
@@ -129,7 +131,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
             record = _build_realistic(settings, staging, log)
         else:
             record = _build_simple(settings, staging, log)
-        log.stage("writing the dataset card and manifest")
+        log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
         if out.exists():
             shutil.rmtree(out)
@@ -179,26 +181,16 @@ def _resolve_defaults(settings: BuildSettings) -> BuildSettings:
     return s
 
 
-class _Logger:
-    def __init__(self, verbose: bool):
-        self.verbose = verbose
-        self.started = time.perf_counter()
-
-    def stage(self, message: str) -> None:
-        if self.verbose:
-            print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", flush=True)
-
-
-def _read_inputs(s: BuildSettings, log: _Logger) -> tuple[Regions, Regions, list[dict]]:
+def _read_inputs(s: BuildSettings, log: StageLog) -> tuple[Regions, Regions, list[dict]]:
     if s.genome:
-        log.stage(f"reading {s.width}-bp windows around peak summits from {s.genome}")
+        log(f"reading {s.width}-bp windows around peak summits from {s.genome}")
         positives, background = read_peak_windows(s.genome, s.positives, s.background, width=s.width)
         inputs = [("genome", s.genome, None), ("positives", s.positives, len(positives)),
                   ("background", s.background, len(background))]
     else:
         pos_path = s.positives_fasta or EMBEDDED.joinpath(EMBEDDED_POSITIVES)
         neg_path = s.negatives_fasta or EMBEDDED.joinpath(EMBEDDED_NEGATIVES)
-        log.stage(f"reading sequences from {Path(str(pos_path)).name} and {Path(str(neg_path)).name}")
+        log(f"reading sequences from {Path(str(pos_path)).name} and {Path(str(neg_path)).name}")
         positives, background = read_sequence_sets(pos_path, neg_path, width=s.width)
         inputs = [("positives", pos_path, len(positives)), ("background", neg_path, len(background))]
     if not positives.sequences or not background.sequences:
@@ -226,19 +218,19 @@ def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     )
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: _Logger) -> dict:
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     positives, background, inputs = _read_inputs(s, log)
     width = positives.width
-    log.stage(f"loading motifs: {s.motifs}")
+    log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
-    log.stage(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
+    log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
               f"sequences of {width} bp (p < {s.threshold:g})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         hits = scan(motifs, encode_integers(positives.sequences + background.sequences), threshold=s.threshold,
                     verbose=log.verbose)
     for warning in caught:
-        log.stage(f"note: {warning.message}")
+        log(f"note: {warning.message}")
     is_positive = hits["sequence_index"].to_numpy() < len(positives)
     positive_hits = hits[is_positive].reset_index(drop=True)
     background_hits = hits[~is_positive].assign(sequence_index=lambda t: t["sequence_index"] - len(positives))
@@ -259,12 +251,12 @@ def _build_realistic(s: BuildSettings, folder: Path, log: _Logger) -> dict:
         )
     retained_index = np.sort(retained_rows["motif_index"].to_numpy())
     retained_motifs = [motifs[i] for i in retained_index]
-    log.stage(f"retained {len(retained_motifs)} of {len(motifs)} motifs (>= {min_hits} positive hits, "
+    log(f"retained {len(retained_motifs)} of {len(motifs)} motifs (>= {min_hits} positive hits, "
               f"enrichment >= {s.min_enrichment}, at most {s.max_motifs or 'all'}); top: "
               + ", ".join(f"{r.motif_name} {r.enrichment:.2f}" for r in retained_rows.head(3).itertuples()))
 
     positive_splits, background_splits = _assign_splits(s, positives, background)
-    log.stage("simulating: dinucleotide shuffles with the real motif instances pasted back")
+    log("simulating: dinucleotide shuffles with the real motif instances pasted back")
     keep = lambda table: table[np.isin(table["motif_index"], retained_index)]  # noqa: E731
     simulated = simulate_realistic(
         positives, background, keep(positive_hits), keep(background_hits),
@@ -285,10 +277,10 @@ def _build_realistic(s: BuildSettings, folder: Path, log: _Logger) -> dict:
     return record
 
 
-def _build_simple(s: BuildSettings, folder: Path, log: _Logger) -> dict:
-    log.stage(f"loading motifs: {s.motifs}")
+def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+    log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
-    log.stage(f"sampling {2 * s.n_per_class} sequences of {s.width} bp (GC {s.gc:g}) with "
+    log(f"sampling {2 * s.n_per_class} sequences of {s.width} bp (GC {s.gc:g}) with "
               + ", ".join(f"{m.name} ({m.id})" for m in motifs))
     simulated = simulate_simple(motifs, n_per_class=s.n_per_class, width=s.width, gc=s.gc,
                                 fractions=s.split_fractions, random_state=s.seed)
@@ -315,12 +307,12 @@ def _score_implanted(motifs, codes, implanted: pd.DataFrame) -> pd.DataFrame:
     return implanted.assign(score=scores, p_value=p_values)
 
 
-def _annotate_and_write(s: BuildSettings, folder: Path, log: _Logger, simulated, motifs, width) -> dict:
-    log.stage(f"re-scanning {len(simulated.codes)} simulated sequences for the ground truth")
+def _annotate_and_write(s: BuildSettings, folder: Path, log: StageLog, simulated, motifs, width) -> dict:
+    log(f"re-scanning {len(simulated.codes)} simulated sequences for the ground truth")
     instances, mask, table = annotate_instances(simulated.codes, motifs, simulated.implanted,
                                                 threshold=s.threshold, verbose=log.verbose)
     sequences = decode_integers(simulated.codes)
-    log.stage(f"writing parquet shards for config {s.config_name!r}")
+    log(f"writing parquet shards for config {s.config_name!r}")
     written = []
     for split in SPLIT_ORDER:
         rows = np.flatnonzero(simulated.splits == split)

@@ -18,12 +18,8 @@ import traceback
 
 from .errors import UserError
 
-# (module, function) pairs that add subcommands; order is the order shown in --help.
-_REGISTRARS = [
-    ("dataset_builder.commands", "register"),
-    ("models.commands", "register"),
-    ("metrics.commands", "register"),
-]
+# Modules whose register(subparsers) adds subcommands; order is the order shown in --help.
+_REGISTRARS = ["dataset_builder.commands", "models.commands", "metrics.commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,15 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"regsim {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name, function_name in _REGISTRARS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        getattr(module, function_name)(subparsers)
+    register_from(subparsers, _REGISTRARS)
     return parser
+
+
+def register_from(subparsers, module_names: list[str]) -> None:
+    """Let each module in ``module_names`` add its subcommands through its ``register(subparsers)``."""
+    for module_name in module_names:
+        importlib.import_module(module_name).register(subparsers)
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,6 @@ Parquet files are written with fixed settings and no timestamps, so the same row
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -103,11 +102,3 @@ def dataset_info(config_name: str, written_splits: list[dict]) -> dict:
         "download_size": sum(f.stat().st_size for s in written_splits for f in s["files"]),
         "dataset_size": sum(s["num_bytes"] for s in written_splits),
     }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

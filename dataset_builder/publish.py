@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
-from .hub_output import sha256
+from .checksums import sha256
 
 REQUIRED_FILES = ("README.md", "build_manifest.json")
 

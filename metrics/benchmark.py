@@ -29,9 +29,11 @@ import pandas as pd
 
 from dataset_builder import __version__
 from dataset_builder.errors import UserError
+from dataset_builder.checksums import sha256 as file_sha256
+from dataset_builder.stage_log import StageLog
 
 from .benchmark_plan import FULL_RUNS, Run, quick_runs, scoring_input
-from .stage_cache import StageCache, file_sha256, stage_key
+from .stage_cache import StageCache, stage_key
 
 METRIC_PATH = Path(__file__).resolve().parent / "motif_attribution"
 QUICK_SETTINGS = {"n_top": 16, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2}
@@ -60,6 +62,9 @@ class BenchmarkSettings:
         Tiny datasets, 2 epochs, 16 sequences, 3 shuffled references: a smoke run of every stage.
     epochs, width_multiplier : optional
         Training overrides.
+    train_threads : int, default 2
+        PyTorch threads for training. Training is bit-reproducible for a fixed thread count only
+        (CPU reductions depend on it), so this is a constant rather than the machine's core count.
     cache_dir : path, optional
         Default ``<out>/cache``.
     """
@@ -76,6 +81,7 @@ class BenchmarkSettings:
     quick: bool = False
     epochs: int | None = None
     width_multiplier: float | None = None
+    train_threads: int = 2
     cache_dir: str | None = None
 
 
@@ -90,16 +96,6 @@ class SplitExamples:
     intervals: list
 
 
-class _Log:
-    def __init__(self, verbose: bool):
-        self.verbose = verbose
-        self.started = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if self.verbose:
-            print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", flush=True)
-
-
 def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     """Run every stage and write ``results.csv`` and ``report.md`` into ``settings.out``.
 
@@ -109,10 +105,12 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
         ``results`` (the results table), ``models`` (per dataset and arch: eval results),
         ``report`` (path of report.md), ``seconds``.
     """
+    from models.attribution.loading import load_model
+
     from .report import write_report
 
     started = time.perf_counter()
-    log = _Log(verbose)
+    log = StageLog(verbose)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     cache = StageCache(settings.cache_dir or out / "cache")
@@ -131,7 +129,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
             log(f"stage 2/6: model {arch} on the {dataset_name} dataset")
             given = settings.models.get(arch) if dataset_name == "realistic" else None
             model_dir = Path(given) if given else _train(settings, cache, dataset_dir, arch, log)
-            model = _load_model(model_dir)
+            model = load_model(model_dir)
             models[(dataset_name, arch)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
 
             log(f"stage 3/6: selecting the top {n_top} {settings.split} positives by {arch} logit")
@@ -234,7 +232,7 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
         dataset_dir / "build_manifest.json").exists() else {}
     data_key = {k: v for k, v in manifest.get("outputs", {}).items() if k.endswith(".parquet")} or str(dataset_dir)
     options = {"epochs": QUICK_SETTINGS["epochs"] if settings.quick else settings.epochs,
-               "width_multiplier": settings.width_multiplier}
+               "width_multiplier": settings.width_multiplier, "num_threads": settings.train_threads}
     options = {k: v for k, v in options.items() if v is not None}
     path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}",
                       stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__))
@@ -246,15 +244,6 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
     return cache.commit(staging, path)
 
 
-def _load_model(model_dir: Path):
-    import models  # noqa: F401  (registers the auto classes)
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
-    model.eval()
-    return model
-
-
 def _eval_results(model_dir: Path) -> dict:
     path = model_dir / "eval_results.json"
     return json.loads(path.read_text()) if path.exists() else {}
@@ -264,12 +253,10 @@ def _eval_results(model_dir: Path) -> dict:
 
 
 def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
-    import datasets
-
     from dataset_builder.one_hot import encode_integers
+    from dataset_builder.read_dataset import read_dataset
 
-    datasets.disable_progress_bars()
-    loaded = datasets.load_dataset(str(dataset_dir))
+    loaded = read_dataset(dataset_dir)
     if split not in loaded:
         raise UserError(f"{dataset_dir}: no split {split!r} (has {', '.join(loaded)})")
     table = loaded[split]

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
-_REGISTRARS = ["models.train_command", "models.attribution.command"]
+from dataset_builder.cli import register_from
 
 
 def register(subparsers) -> None:
-    for module_name in _REGISTRARS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(subparsers)
+    register_from(subparsers, ["models.train_command", "models.attribution.command"])

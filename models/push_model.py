@@ -7,11 +7,11 @@ folder except hidden ones (``.name``), each as a ``CommitOperationAdd``. ``--dry
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataset_builder.checksums import sha256
 from dataset_builder.errors import UserError
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "README.md")
@@ -74,7 +74,7 @@ def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
             continue
         if path.suffix in PICKLE_SUFFIXES:
             raise UserError(f"{path}: pickle-format weights are not pushed; regsim models are safetensors only")
-        plan.files.append({"path": relative.as_posix(), "size": path.stat().st_size, "sha256": _sha256(path)})
+        plan.files.append({"path": relative.as_posix(), "size": path.stat().st_size, "sha256": sha256(path)})
     return plan
 
 
@@ -134,11 +134,3 @@ def push_model(
     if verbose:
         print(f"pushed: {commit.commit_url}")
     return plan
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

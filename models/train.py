@@ -27,7 +27,6 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from dataset_builder.errors import UserError
+from dataset_builder.checksums import sha256
 from dataset_builder.one_hot import encode_integers, one_hot_from_integers
 
 LEARNING_RATE = 1e-3
@@ -88,26 +88,12 @@ def load_training_data(dataset: str | os.PathLike, config_name: str | None = Non
         Missing folder, config or split; a split without both classes; wrong columns or labels;
         sequences of different lengths; parquet files that do not match ``build_manifest.json``.
     """
-    import datasets
+    from dataset_builder.read_dataset import read_dataset
 
     dataset = str(dataset)
-    local = Path(dataset)
-    if not local.exists() and (dataset.startswith((".", "/", "~")) or dataset.count("/") != 1):
-        raise UserError(f"dataset folder {dataset} does not exist")
-    if local.exists() and not local.is_dir():
-        raise UserError(f"dataset {dataset} is a file; give the dataset folder written by `regsim build`")
-    # A local folder is read through a throwaway cache: datasets 5.2 reuses a stale arrow cache when a
-    # folder is rebuilt in place (measured: the old row counts came back after a rebuild).
-    with tempfile.TemporaryDirectory(prefix="regsim-datasets-") as cache_dir:
-        try:
-            with _quiet_datasets():
-                dataset_dict = datasets.load_dataset(
-                    dataset, config_name, cache_dir=cache_dir if local.exists() else None
-                )
-        except (ValueError, FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as error:
-            raise UserError(f"cannot load dataset {dataset} (config {config_name or 'default'}): {error}") from error
-        splits = _read_splits(dataset, dataset_dict)
-        resolved_config = dataset_dict["train"].info.config_name or config_name
+    dataset_dict = read_dataset(dataset, config_name)
+    splits = _read_splits(dataset, dataset_dict)
+    resolved_config = dataset_dict["train"].info.config_name or config_name
     length = splits["train"].codes.shape[1]
     provenance = _provenance(dataset, resolved_config, splits)
     return TrainingData(splits=splits, sequence_length=length, provenance=provenance)
@@ -498,7 +484,7 @@ def _provenance(dataset: str, config_name: str | None, splits: dict[str, SplitDa
         recorded = _manifest_parquet_sha256(manifest)
         for path in _data_files(local, card, config_name):
             relative = path.relative_to(local).as_posix()
-            digest = _sha256_file(path)
+            digest = sha256(path)
             if relative in recorded and recorded[relative] != digest:
                 raise UserError(
                     f"{path}: sha256 {digest} differs from {recorded[relative]} in {manifest_path} "
@@ -573,14 +559,6 @@ def _manifest_parquet_sha256(manifest) -> dict[str, str]:
     return found
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _software_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -595,19 +573,6 @@ def _software_versions() -> dict:
 
 def _write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-@contextlib.contextmanager
-def _quiet_datasets():
-    import datasets
-
-    enabled = datasets.utils.logging.is_progress_bar_enabled()
-    datasets.utils.logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            datasets.utils.logging.enable_progress_bar()
 
 
 def _log(verbose: bool, message: str) -> None:

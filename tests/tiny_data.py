@@ -21,28 +21,9 @@ SPLITS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
 
 def tiny_features():
-    from datasets import ClassLabel, Features, List, Value
+    from dataset_builder.hub_output import FEATURES
 
-    motif = {
-        "motif_id": Value("string"),
-        "motif_name": Value("string"),
-        "start": Value("int64"),
-        "end": Value("int64"),
-        "strand": Value("string"),
-        "score": Value("float64"),
-        "p_value": Value("float64"),
-        "implanted": Value("bool"),
-    }
-    return Features(
-        {
-            "id": Value("string"),
-            "sequence": Value("string"),
-            "label": ClassLabel(names=["negative", "positive"]),
-            "motifs": List(motif),
-            "motif_mask": List(Value("int8")),
-            "source": Value("string"),
-        }
-    )
+    return FEATURES
 
 
 def write_tiny_dataset(
@@ -124,6 +105,7 @@ def _example(rng, label, index, length, split):
         "motifs": sorted(motifs, key=lambda m: (m["start"], m["strand"])),
         "motif_mask": mask,
         "source": f"tiny:{name}:{index}",
+        "backbone": f"tiny:{name}:{index}",
     }
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,32 +53,19 @@ def load_sequences(dataset, config=None, split: str = "test", *, limit: int | No
     info : dict
         ``config`` (the resolved config name).
     """
-    import datasets
+    from dataset_builder.read_dataset import read_dataset
 
-    local = Path(str(dataset))
-    if not local.exists() and (str(dataset).startswith((".", "/", "~")) or str(dataset).count("/") != 1):
-        raise UserError(f"dataset folder {dataset} does not exist")
-    verbosity = datasets.logging.get_verbosity()
-    datasets.logging.set_verbosity_error()
-    logging.getLogger("datasets").setLevel(logging.ERROR)
-    # A throwaway cache: datasets reuses a stale arrow cache when a local folder is rebuilt in place.
-    with tempfile.TemporaryDirectory(prefix="regsim-attribute-") as cache_dir:
-        try:
-            data = datasets.load_dataset(str(dataset), config, cache_dir=cache_dir if local.exists() else None)
-        except (ValueError, FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as error:
-            raise UserError(f"cannot load dataset {dataset} (config {config or 'default'}): {error}") from error
-        finally:
-            datasets.logging.set_verbosity(verbosity)
-        if split not in data:
-            raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
-        table = data[split]
-        if "sequence" not in table.column_names:
-            raise UserError(f"dataset {dataset} split {split}: no 'sequence' column (columns: {table.column_names})")
-        n = len(table) if limit is None else min(limit, len(table))
-        table = table.select(range(n))
-        sequences = list(table["sequence"])
-        ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
-        resolved = table.info.config_name or config
+    data = read_dataset(dataset, config)
+    if split not in data:
+        raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
+    table = data[split]
+    if "sequence" not in table.column_names:
+        raise UserError(f"dataset {dataset} split {split}: no 'sequence' column (columns: {table.column_names})")
+    n = len(table) if limit is None else min(limit, len(table))
+    table = table.select(range(n))
+    sequences = list(table["sequence"])
+    ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
+    resolved = table.info.config_name or config
     if n == 0:
         raise UserError(f"dataset {dataset} split {split} is empty")
     return ids, one_hot_encode(sequences).astype(np.float32), {"config": resolved}
