@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     splits.add_argument("--validation-chroms", default="", help="comma-separated chromosomes held out for validation")
     splits.add_argument("--test-chroms", default="", help="comma-separated chromosomes held out for test")
     simple = build.add_argument_group("simple mode")
-    simple.add_argument("--n-per-class", type=int, help="positives and negatives each (default 4000)")
+    simple.add_argument("--n-per-class", type=int, help="positives and negatives each (default 10000)")
     simple.add_argument("--gc", type=float, help="background GC content (default 0.4)")
     output = build.add_argument_group("output")
     output.add_argument("--config-name", help="config name (default: realistic / simple)")

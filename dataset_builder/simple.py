@@ -18,7 +18,7 @@ from .simulate import INSTANCE_COLUMNS, SimulatedSet
 from .splits import random_splits
 
 SIMPLE_PRESET_MOTIFS = "jaspar:JASPAR2024:ids=MA0035,MA0091"
-SIMPLE_PRESET = {"width": 200, "n_per_class": 4000, "gc": 0.4}
+SIMPLE_PRESET = {"width": 200, "n_per_class": 10000, "gc": 0.4}
 
 
 def sample_site(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -36,7 +36,7 @@ from .benchmark_plan import FULL_RUNS, Run, quick_runs, scoring_input
 from .stage_cache import StageCache, stage_key
 
 METRIC_PATH = Path(__file__).resolve().parent / "motif_attribution"
-QUICK_SETTINGS = {"n_top": 16, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2}
+QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
 
 
 @dataclass
@@ -59,7 +59,8 @@ class BenchmarkSettings:
     split : str, default "test"
     seed : int, default 0
     quick : bool, default False
-        Tiny datasets, 2 epochs, 16 sequences, 3 shuffled references: a smoke run of every stage.
+        Tiny datasets, models at width x0.1 trained for 2 epochs, 8 sequences, 3 shuffled
+        references: a smoke run of every stage (:data:`QUICK_SETTINGS`).
     epochs, width_multiplier : optional
         Training overrides.
     train_threads : int, default 2
@@ -231,8 +232,10 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
     manifest = json.loads((dataset_dir / "build_manifest.json").read_text()) if (
         dataset_dir / "build_manifest.json").exists() else {}
     data_key = {k: v for k, v in manifest.get("outputs", {}).items() if k.endswith(".parquet")} or str(dataset_dir)
-    options = {"epochs": QUICK_SETTINGS["epochs"] if settings.quick else settings.epochs,
-               "width_multiplier": settings.width_multiplier, "num_threads": settings.train_threads}
+    quick = QUICK_SETTINGS if settings.quick else {}
+    options = {"epochs": settings.epochs or quick.get("epochs"),
+               "width_multiplier": settings.width_multiplier or quick.get("width_multiplier"),
+               "num_threads": settings.train_threads}
     options = {k: v for k, v in options.items() if v is not None}
     path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}",
                       stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__))

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--width-multiplier", type=float, help="model width multiplier (default: the preset's)")
     parser.add_argument("--cache-dir", help="stage cache (default OUT/cache)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny datasets, 2 epochs, 16 sequences, one reference count")
+                        help="smoke run: tiny datasets and models, 8 sequences, one reference count")
     parser.add_argument("--quiet", action="store_true")
     add_verbose(parser)
     parser.set_defaults(handler=_benchmark)

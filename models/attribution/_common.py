@@ -21,9 +21,11 @@ from tqdm.auto import tqdm
 
 from dataset_builder.errors import UserError
 
-# Relative completeness errors are taken relative to |f(x) - mean f(ref)|, floored at this value so
-# that a sequence whose output barely differs from its references does not divide by ~0.
-COMPLETENESS_FLOOR = 1e-3
+# Relative completeness errors are taken relative to |f(x) - mean f(ref)|, floored at this value (in
+# logit units). Logits are float32, whose rounding alone moves a difference of O(1) logits by ~1e-7,
+# so a difference below 0.01 cannot be checked to 1e-4 relative; below the floor the error is taken
+# relative to 0.01 (measured: a trained model's 1.3e-3 difference was off by 1.4e-7, float32 noise).
+COMPLETENESS_FLOOR = 1e-2
 
 
 def validate_inputs(X, *, name: str = "X", one_hot: bool = True, ndim: int = 3) -> np.ndarray:

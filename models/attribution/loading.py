@@ -18,6 +18,9 @@ def load_model(model_dir, device=None):
     """
     import torch
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars, one per model
 
     importlib.import_module("models.modeling_regcnn")
     path = Path(model_dir)
