@@ -127,6 +127,19 @@ def test_refuses_to_overwrite_and_reports_no_retained_motif(small_build, small_i
     assert not any(p.name.startswith(".none.building") for p in tmp_path.iterdir())
 
 
+def test_chromosome_hold_out(small_inputs, tmp_path):
+    out = tmp_path / "by-chrom"
+    build_dataset(out, small_settings(small_inputs, validation_chroms=("chr2",), test_chroms=("chr1", "chr3")),
+                  verbose=False)
+    ds = datasets.load_dataset(str(out), "realistic")
+    chrom = lambda region: region.split(":")[0]  # noqa: E731
+    assert {chrom(s) for s in ds["test"]["source"]} == {"chr1", "chr3"}
+    assert {chrom(s) for s in ds["validation"]["source"]} == {"chr2"}
+    assert not {chrom(s) for s in ds["train"]["source"]} & {"chr1", "chr2", "chr3"}
+    # backbones come from positives of the same split
+    assert {chrom(b) for b in ds["test"]["backbone"]} <= {"chr1", "chr3"}
+
+
 def test_simple_mode_preset_design(tmp_path):
     out = tmp_path / "simple"
     build_dataset(out, BuildSettings(mode="simple", n_per_class=60, seed=1), verbose=False)
