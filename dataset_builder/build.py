@@ -40,7 +40,7 @@ from .errors import UserError
 from .checksums import sha256
 from .hub_output import SPLIT_ORDER, dataset_info, write_split
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
-from .motifs import load_motifs, write_meme
+from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
 from .one_hot import decode_integers, encode_integers
 from .pvalues import scaled_pssm
 from .scan import scan
@@ -204,6 +204,21 @@ def _read_inputs(s: BuildSettings, log: StageLog) -> tuple[Regions, Regions, lis
     return positives, background, described
 
 
+def _motif_source(spec: str, motifs) -> dict:
+    """The motif database or file as a card/manifest input row (with the sha256 of what was read)."""
+    if is_jaspar_spec(spec):
+        import importlib.metadata
+
+        import pyjaspar
+
+        release = parse_jaspar_spec(spec).release
+        path = Path(pyjaspar.__file__).parent / "data" / f"{release}.sqlite"
+        name = f"{spec} (pyjaspar {importlib.metadata.version('pyjaspar')}, {path.name})"
+    else:
+        path, name = Path(spec), Path(spec).name
+    return {"role": "motifs", "name": name, "records": len(motifs), "sha256": sha256(path)}
+
+
 def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     if s.validation_chroms or s.test_chroms:
         return (
@@ -223,6 +238,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     width = positives.width
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
+    inputs.append(_motif_source(s.motifs, motifs))
     log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
               f"sequences of {width} bp (p < {s.threshold:g})")
     with warnings.catch_warnings(record=True) as caught:
@@ -287,7 +303,7 @@ def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     simulated.implanted = _score_implanted(motifs, simulated.codes, simulated.implanted)
     enrichment = pd.DataFrame()
     record = _annotate_and_write(s, folder, log, simulated, motifs, s.width)
-    record.update(inputs=[], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
+    record.update(inputs=[_motif_source(s.motifs, motifs)], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
                   parameters_extra={})
     return record
 
