@@ -33,7 +33,6 @@ import time
 from importlib import resources
 
 import numba
-import numpy as np
 
 
 def read_sequences() -> list[str]:

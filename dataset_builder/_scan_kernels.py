@@ -257,7 +257,6 @@ def _rows_packed(flat, length, codes, w, m_f, m_r, n_strands, t0, t1, t2, o1, o2
     """
     n_windows = np.uint64(length - w + 1)
     lane = np.uint64(_LANE)
-    one = np.uint64(1)
     c1 = codes[o1:]
     c2 = codes[o2:]
     third = o2 != 0

@@ -17,6 +17,7 @@ Stages (each cached by the hash of its inputs, see :mod:`metrics.stage_cache`):
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -33,7 +34,7 @@ from dataset_builder.checksums import sha256 as file_sha256
 from dataset_builder.stage_log import StageLog
 
 from .benchmark_plan import FULL_RUNS, Run, quick_runs, scoring_input
-from .stage_cache import StageCache, stage_key
+from .stage_cache import StageCache, source_fingerprint, stage_key
 
 METRIC_PATH = Path(__file__).resolve().parent / "motif_attribution"
 QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
@@ -214,7 +215,8 @@ def _build(cache: StageCache, build, name: str, log) -> Path:
     for key in ("positives_fasta", "negatives_fasta"):
         if inputs[key]:
             inputs[key] = file_sha256(inputs[key])
-    path = cache.path("datasets", name, stage_key(build=inputs, version=__version__))
+    path = cache.path("datasets", name, stage_key(build=inputs, version=__version__,
+                                                  code=source_fingerprint("dataset_builder/*.py")))
     if (path / "build_manifest.json").exists():
         log(f"  {name} dataset: cached at {path}")
         return path
@@ -238,7 +240,8 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
                "num_threads": settings.train_threads}
     options = {k: v for k, v in options.items() if v is not None}
     path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}",
-                      stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__))
+                      stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__,
+                                code=source_fingerprint("models/*.py")))
     if (path / "eval_results.json").exists():
         log(f"  cached at {path}")
         return path
@@ -297,7 +300,7 @@ def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed:
     from models.attribution.attribute import attribute, save_npz
 
     key = stage_key(weights=weights, ids=ids, method=run.method, reference=run.reference, seed=seed,
-                    version=__version__)
+                    version=__version__, code=_attribution_fingerprint())
     path = cache.path("attributions", f"{dataset}-{arch}-{run.method}__{run.reference}", key, ".npz")
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
@@ -316,8 +319,14 @@ def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed:
 # --- stage 5: scores ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _metric_fingerprint() -> str:
-    return stage_key(**{p.name: file_sha256(p) for p in sorted(METRIC_PATH.glob("*.py"))})
+    return source_fingerprint("metrics/motif_attribution/*.py")
+
+
+@functools.lru_cache(maxsize=None)
+def _attribution_fingerprint() -> str:
+    return source_fingerprint("models/attribution/*.py", "dataset_builder/*shuffle*.py")
 
 
 def load_metric(config_name: str | None = None):

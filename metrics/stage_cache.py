@@ -1,7 +1,8 @@
 """Content-addressed cache for the benchmark's stages.
 
 Every stage's output lives under ``<root>/<stage>/<name>-<key>`` where ``key`` hashes everything the
-stage's result depends on (settings, upstream outputs' sha256, regsim's version). A re-run after a
+stage's result depends on (settings, upstream outputs' sha256, and the source files of the code that
+computes it, :func:`source_fingerprint`). A re-run after a
 change finds the unchanged stages' outputs and recomputes only what changed. A stage writes into a
 temporary path and renames it when done, so an interrupted run never leaves a half-written entry.
 """
@@ -18,6 +19,16 @@ def stage_key(**inputs) -> str:
     """A short hash of the JSON form of ``inputs`` (keys sorted, paths and tuples as strings/lists)."""
     text = json.dumps(inputs, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def source_fingerprint(*patterns: str) -> str:
+    """Hash of the regsim source files matching ``patterns`` (globs relative to the repository root),
+    so that a stage is recomputed when the code that produces it changes."""
+    from dataset_builder.checksums import sha256
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+    return stage_key(**{str(p.relative_to(root)): sha256(p) for p in files})
 
 
 class StageCache:
