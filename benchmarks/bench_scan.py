@@ -27,30 +27,17 @@ Run: ``python benchmarks/bench_scan.py [--repeats 5] [--threads 2] [--fimo-motif
 from __future__ import annotations
 
 import argparse
-import gzip
 import statistics
 import time
-from importlib import resources
 
 import numba
 
+from dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES
+from dataset_builder.inputs import read_fasta
+
 
 def read_sequences() -> list[str]:
-    sequences = []
-    for name in ("oct4_peaks_200bp.fa.gz", "mafk_peaks_200bp.fa.gz"):
-        path = resources.files("dataset_builder") / "data" / "oct4_mafk" / name
-        current: list[str] = []
-        with gzip.open(path, "rt") as handle:
-            for line in handle:
-                if line.startswith(">"):
-                    if current:
-                        sequences.append("".join(current).upper())
-                    current = []
-                else:
-                    current.append(line.strip())
-        if current:
-            sequences.append("".join(current).upper())
-    return sequences
+    return [s for name in (EMBEDDED_POSITIVES, EMBEDDED_NEGATIVES) for s in read_fasta(EMBEDDED.joinpath(name)).sequences]
 
 
 def regsim_hits(table) -> dict:

@@ -240,8 +240,8 @@ def read_sequence_sets(
         Centre-crop every sequence to this width (all must be at least this long). Default: the
         common length of the sequences, which must then all be equal.
     """
-    positives = _read_fasta(Path(positives_fasta))
-    negatives = _read_fasta(Path(negatives_fasta))
+    positives = read_fasta(positives_fasta)
+    negatives = read_fasta(negatives_fasta)
     lengths = {len(s) for s in positives.sequences} | {len(s) for s in negatives.sequences}
     if width is None:
         if len(lengths) != 1:
@@ -272,7 +272,16 @@ def _raise_length_mismatch(positives, negatives, expected, hint):
                 )
 
 
-def _read_fasta(path: Path) -> Regions:
+def read_fasta(path: str | Path) -> Regions:
+    """Every record of a FASTA file (``.gz`` allowed), upper-cased, with nothing filtered.
+
+    Raises
+    ------
+    UserError
+        Naming the file and line: sequence before the first header, an empty header or record, or no
+        record at all.
+    """
+    path = Path(path)
     sequences, sources, chroms = [], [], []
     chunks: list[str] = []
     with _open_text(path) as handle:

@@ -9,8 +9,6 @@ so it never scores the last window of a sequence (MEME's fimo program does). Hit
 shows that this is the whole difference.
 """
 
-import gzip
-from importlib import resources
 
 import numpy as np
 import pytest
@@ -19,6 +17,8 @@ pymemesuite = pytest.importorskip("pymemesuite")
 from pymemesuite import common as pc  # noqa: E402
 from pymemesuite.fimo import FIMO  # noqa: E402
 
+from dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES  # noqa: E402
+from dataset_builder.inputs import read_fasta  # noqa: E402
 from dataset_builder.motifs import load_motifs, write_meme  # noqa: E402
 from dataset_builder.pvalues import scaled_pssm  # noqa: E402
 from dataset_builder.scan import scan  # noqa: E402
@@ -26,25 +26,9 @@ from dataset_builder.scan import scan  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:.*cannot reach p <:UserWarning")
 
 
-def _read_fasta(name):
-    path = resources.files("dataset_builder") / "data" / "oct4_mafk" / name
-    sequences, current = [], []
-    with gzip.open(path, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if current:
-                    sequences.append("".join(current).upper())
-                current = []
-            else:
-                current.append(line.strip())
-    if current:
-        sequences.append("".join(current).upper())
-    return sequences
-
-
 @pytest.fixture(scope="module")
 def sequences():
-    return _read_fasta("oct4_peaks_200bp.fa.gz") + _read_fasta("mafk_peaks_200bp.fa.gz")
+    return [s for name in (EMBEDDED_POSITIVES, EMBEDDED_NEGATIVES) for s in read_fasta(EMBEDDED.joinpath(name)).sequences]
 
 
 @pytest.fixture(scope="module")
