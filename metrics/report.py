@@ -2,8 +2,9 @@
 
 Figures (in ``<out>/figures/``): one bar chart per comparison (the paper's Fig 2 methods, Fig 3
 references, Fig 4 GradCAM family), attribution tracks of example sequences under their ground-truth
-motifs, and the logit along the Integrated Gradients path (the paper's Fig S10). The last section
-checks the paper's findings against the measured numbers.
+motifs, and the logit along the Integrated Gradients path (the paper's Fig S10). The last sections
+put the paper's published numbers (:mod:`metrics.paper_numbers`) beside ours and check its findings
+against the measured numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .paper_numbers import BASELINES, paper_comparison, paper_model_accuracy
 
 GROUPS = {
     "methods": ("Method comparison (the paper's Fig 2)", "fig_methods.png"),
@@ -267,6 +270,40 @@ def paper_findings(results: pd.DataFrame, baselines: dict) -> list[dict]:
     return findings
 
 
+def _fmt(value: float, spec: str = ".3f") -> str:
+    return "not run" if pd.isna(value) else format(value, spec)
+
+
+def paper_numbers_section(results: pd.DataFrame, labels: dict) -> tuple[list[str], pd.DataFrame]:
+    """Markdown lines of the paper's numbers beside ours, and the table behind them."""
+    table = paper_comparison(results)
+    baseline_names = {c: labels.get((m, r), m) for c, (_, m, r) in BASELINES.items()}
+    lines = ["## The paper's numbers beside ours", "",
+             "The paper's values are those behind its bar charts, from the authors' notebooks (source of "
+             "each number: `metrics/paper_numbers.tsv`): mean per-sequence auPRC over the top 10,000 "
+             "positives of 400 bp DNase-seq peaks, averaged here over its five cell types (range in "
+             "brackets). Absolute auPRCs depend on the share of motif bases in the data, so the comparable "
+             "columns are the ratios to a baseline method scored on the same sequences "
+             f"({', '.join(f'{c}: {n}' for c, n in baseline_names.items())}) and the ranks among the "
+             "methods both sides ran (— : regsim has no counterpart). Ours: realistic dataset. The "
+             "authors' GradCAM-family run is one cell type (A549) scored at the first conv layer.", "",
+             "| comparison | arch | paper's method | ours | paper auPRC | paper ÷ baseline | ours auPRC | "
+             "ours ÷ baseline | rank paper / ours |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        ours_name = "—" if r.method == "-" else labels.get((r.method, r.reference), f"{r.method} ({r.reference})")
+        spread = f" [{r.paper_min:.3f}–{r.paper_max:.3f}]" if r.n_cell_types > 1 else ""
+        if r.method == "-":  # regsim has no counterpart
+            ours_value = ours_ratio = "—"
+        else:
+            ours_value = "not run" if pd.isna(r.ours_auprc) else f"{r.ours_auprc:.3f} ± {r.ours_sem:.3f}"
+            ours_ratio = _fmt(r.ours_ratio, ".2f")
+        rank = "" if pd.isna(r.paper_rank) else f"{int(r.paper_rank)} / {int(r.ours_rank)}"
+        lines.append(f"| {r.comparison} | {r.arch} | {r.authors_method} | {ours_name} | {r.paper_auprc:.3f}{spread} | "
+                     f"{r.paper_ratio:.2f} | {ours_value} | {ours_ratio} | {rank} |")
+    lines.append("")
+    return lines, table
+
+
 def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: dict, *, settings: dict,
                  seconds: float) -> Path:
     """Write ``report.md`` and its figures; returns the report's path."""
@@ -289,6 +326,11 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
         lines.append(f"| {dataset} | {arch} | {info.get('test_auroc', float('nan')):.3f} | "
                      f"{info.get('test_auprc', float('nan')):.3f} | {info.get('validation_auprc', float('nan')):.3f} | "
                      f"{info.get('epochs', '')} | {info.get('train_seconds', float('nan')):.0f} |")
+    for (arch, cell_type), metrics in paper_model_accuracy().items():
+        lines += ["", f"The paper's {arch.capitalize()}-like model ({cell_type}, from the authors' notebooks): "
+                  f"test auROC {metrics['test_auroc']:.3f}, test auPRC {metrics['test_auprc']:.3f} on a test split with "
+                  f"{100 * metrics['test_positive_fraction']:.1f} % positives (auPRC is not comparable with "
+                  "our balanced test split)."]
     lines += ["", "Random-score baseline (share of motif bases in the scored sequences; the auPRC of a random "
               "attribution): " + ", ".join(f"{d} / {a}: {v:.3f}" for (d, a), v in baselines.items()), ""]
 
@@ -316,6 +358,11 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
         name = f"fig_ig_path_{arch}.png"
         _ig_path_figure(data, figures / name)
         lines += [f"![IG path {arch}](figures/{name})", ""]
+
+    labels = {(r.method, r.reference): r.label for r in results.itertuples()}
+    section, comparison = paper_numbers_section(results, labels)
+    comparison.to_csv(out / "paper_comparison.csv", index=False)
+    lines += section
 
     findings = paper_findings(results, baselines)
     lines += ["## The paper's findings beside ours", "",

@@ -44,8 +44,16 @@ def test_quick_report_files_and_columns(quick_report):
     assert (deeplift["completeness_max_rel"] <= 1e-4).all()
     report = (quick_report / "report.md").read_text()
     for heading in ["Model accuracy", "Method comparison", "Reference comparison", "GradCAM family",
-                    "Example sequences", "Integrated Gradients path", "The paper's findings beside ours"]:
+                    "Example sequences", "Integrated Gradients path", "The paper's numbers beside ours",
+                    "The paper's findings beside ours"]:
         assert heading in report
+    # the paper's numbers stand beside the quick run's: every run the quick grid has is filled in
+    comparison = pd.read_csv(quick_report / "paper_comparison.csv")
+    realistic = results[results["dataset"] == "realistic"]
+    ran = set(zip(realistic["method"], realistic["reference"]))
+    filled = comparison["ours_auprc"].notna()
+    assert filled.any()
+    assert (filled == [(m, r) in ran for m, r in zip(comparison["method"], comparison["reference"])]).all()
 
 
 def test_scores_equal_the_core_on_the_cached_attributions(quick_report):
