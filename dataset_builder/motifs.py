@@ -154,8 +154,7 @@ class Motif:
         np.ndarray
             ``(4, w)`` float64.
         """
-        if not pseudocount >= 0:
-            raise UserError(f"pseudocount must be >= 0, got {pseudocount}")
+        pseudocount = _checked_pseudocount(pseudocount)
         return _pseudocounted(self, check_background(background), pseudocount)
 
     def log_odds(self, background=None, pseudocount: float = DEFAULT_PSEUDOCOUNT) -> np.ndarray:
@@ -169,9 +168,14 @@ class Motif:
         np.ndarray
             ``(4, w)`` float64.
         """
-        if not pseudocount >= 0:
-            raise UserError(f"pseudocount must be >= 0, got {pseudocount}")
+        pseudocount = _checked_pseudocount(pseudocount)
         return _log_odds(self, check_background(background), pseudocount)
+
+
+def _checked_pseudocount(pseudocount: float) -> float:
+    if not pseudocount >= 0:
+        raise UserError(f"pseudocount must be >= 0, got {pseudocount}")
+    return pseudocount
 
 
 def _pseudocounted(motif: Motif, bg: np.ndarray, pseudocount: float) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .paper_numbers import BASELINES, paper_comparison, paper_model_accuracy
+from .paper_numbers import BASELINES, load_paper_numbers, paper_comparison, paper_model_accuracy
 
 GROUPS = {
     "methods": ("Method comparison (the paper's Fig 2)", "fig_methods.png"),
@@ -270,13 +270,10 @@ def paper_findings(results: pd.DataFrame, baselines: dict) -> list[dict]:
     return findings
 
 
-def _fmt(value: float, spec: str = ".3f") -> str:
-    return "not run" if pd.isna(value) else format(value, spec)
-
-
-def paper_numbers_section(results: pd.DataFrame, labels: dict) -> tuple[list[str], pd.DataFrame]:
+def paper_numbers_section(results: pd.DataFrame, paper: pd.DataFrame,
+                          labels: dict) -> tuple[list[str], pd.DataFrame]:
     """Markdown lines of the paper's numbers beside ours, and the table behind them."""
-    table = paper_comparison(results)
+    table = paper_comparison(results, paper)
     baseline_names = {c: labels.get((m, r), m) for c, (_, m, r) in BASELINES.items()}
     lines = ["## The paper's numbers beside ours", "",
              "The paper's values are those behind its bar charts, from the authors' notebooks (source of "
@@ -290,13 +287,14 @@ def paper_numbers_section(results: pd.DataFrame, labels: dict) -> tuple[list[str
              "| comparison | arch | paper's method | ours | paper auPRC | paper ÷ baseline | ours auPRC | "
              "ours ÷ baseline | rank paper / ours |", "|---|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        ours_name = "—" if r.method == "-" else labels.get((r.method, r.reference), f"{r.method} ({r.reference})")
         spread = f" [{r.paper_min:.3f}–{r.paper_max:.3f}]" if r.n_cell_types > 1 else ""
         if r.method == "-":  # regsim has no counterpart
-            ours_value = ours_ratio = "—"
+            ours_name = ours_value = ours_ratio = "—"
+        elif pd.isna(r.ours_auprc):
+            ours_name, ours_value, ours_ratio = labels.get((r.method, r.reference), r.method), "not run", "not run"
         else:
-            ours_value = "not run" if pd.isna(r.ours_auprc) else f"{r.ours_auprc:.3f} ± {r.ours_sem:.3f}"
-            ours_ratio = _fmt(r.ours_ratio, ".2f")
+            ours_name = labels[(r.method, r.reference)]
+            ours_value, ours_ratio = f"{r.ours_auprc:.3f} ± {r.ours_sem:.3f}", f"{r.ours_ratio:.2f}"
         rank = "" if pd.isna(r.paper_rank) else f"{int(r.paper_rank)} / {int(r.ours_rank)}"
         lines.append(f"| {r.comparison} | {r.arch} | {r.authors_method} | {ours_name} | {r.paper_auprc:.3f}{spread} | "
                      f"{r.paper_ratio:.2f} | {ours_value} | {ours_ratio} | {rank} |")
@@ -311,6 +309,8 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     baselines = {key: float(np.mean(data["masks"].mean(axis=1))) for key, data in figure_data.items()}
+    realistic = {arch: data for (dataset, arch), data in figure_data.items() if dataset == "realistic"}
+    paper = load_paper_numbers()
 
     lines = ["# regsim benchmark report", ""]
     lines += [f"Run time: {seconds / 60:.1f} min. Scored set: the top {int(results['n_sequences'].max())} "
@@ -326,10 +326,10 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
         lines.append(f"| {dataset} | {arch} | {info.get('test_auroc', float('nan')):.3f} | "
                      f"{info.get('test_auprc', float('nan')):.3f} | {info.get('validation_auprc', float('nan')):.3f} | "
                      f"{info.get('epochs', '')} | {info.get('train_seconds', float('nan')):.0f} |")
-    for (arch, cell_type), metrics in paper_model_accuracy().items():
+    for (arch, cell_type), metrics in paper_model_accuracy(paper).items():
         lines += ["", f"The paper's {arch.capitalize()}-like model ({cell_type}, from the authors' notebooks): "
-                  f"test auROC {metrics['test_auroc']:.3f}, test auPRC {metrics['test_auprc']:.3f} on a test split with "
-                  f"{100 * metrics['test_positive_fraction']:.1f} % positives (auPRC is not comparable with "
+                  f"test auROC {metrics['test_auroc']:.3f}, test auPRC {metrics['test_auprc']:.3f} on a test split "
+                  f"with {100 * metrics['test_positive_fraction']:.1f} % positives (auPRC is not comparable with "
                   "our balanced test split)."]
     lines += ["", "Random-score baseline (share of motif bases in the scored sequences; the auPRC of a random "
               "attribution): " + ", ".join(f"{d} / {a}: {v:.3f}" for (d, a), v in baselines.items()), ""]
@@ -343,24 +343,20 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
                   f"![{title}](figures/{file_name})", ""]
 
     lines += ["## Example sequences", ""]
-    for (dataset, arch), data in figure_data.items():
-        if dataset != "realistic":
-            continue
-        name = f"fig_tracks_{dataset}_{arch}.png"
+    for arch, data in realistic.items():
+        name = f"fig_tracks_realistic_{arch}.png"
         _tracks(data, figures / name)
-        lines += [f"Attribution tracks (|score| per base) of {arch} on {dataset} data, ground-truth motif "
+        lines += [f"Attribution tracks (|score| per base) of {arch} on realistic data, ground-truth motif "
                   "instances in yellow:", "", f"![tracks {arch}](figures/{name})", ""]
 
     lines += ["## Logit along the Integrated Gradients path (the paper's Fig S10)", ""]
-    for (dataset, arch), data in figure_data.items():
-        if dataset != "realistic":
-            continue
+    for arch, data in realistic.items():
         name = f"fig_ig_path_{arch}.png"
         _ig_path_figure(data, figures / name)
         lines += [f"![IG path {arch}](figures/{name})", ""]
 
     labels = {(r.method, r.reference): r.label for r in results.itertuples()}
-    section, comparison = paper_numbers_section(results, labels)
+    section, comparison = paper_numbers_section(results, paper, labels)
     comparison.to_csv(out / "paper_comparison.csv", index=False)
     lines += section
 
