@@ -40,11 +40,11 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from models import RegCNNForSequenceClassification, preset_config  # noqa: E402
-from models.attribution.attribute import attribute  # noqa: E402
-from models.attribution.deeplift import deepshap  # noqa: E402
-from models.attribution.ism import ism  # noqa: E402
-from models.attribution.references import make_references  # noqa: E402
+from regsim.models import RegCNNForSequenceClassification, preset_config  # noqa: E402
+from regsim.models.attribution.attribute import attribute  # noqa: E402
+from regsim.models.attribution.deeplift import deepshap  # noqa: E402
+from regsim.models.attribution.ism import ism  # noqa: E402
+from regsim.models.attribution.references import make_references  # noqa: E402
 
 METHODS = [
     ("ism", "none"), ("saliency", "none"), ("grad_x_input", "none"), ("integrated_gradients", "zeros"),
@@ -79,7 +79,7 @@ def cnn_1kb(seed: int = 0) -> nn.Module:
 def models(args):
     out = []
     if args.model:
-        from models.attribution.loading import load_model
+        from regsim.models.attribution.loading import load_model
 
         model = load_model(args.model)
         out.append((f"{Path(args.model).name} (trained)", model, int(model.config.sequence_length)))

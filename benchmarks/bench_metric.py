@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from metrics import AttributionAccumulator, score_attributions  # noqa: E402
+from regsim.metrics import AttributionAccumulator, score_attributions  # noqa: E402
 
 
 def simulated(rng: np.random.Generator, n: int, length: int, channels: bool = False):

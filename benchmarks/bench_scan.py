@@ -32,8 +32,8 @@ import time
 
 import numba
 
-from dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES
-from dataset_builder.inputs import read_fasta
+from regsim.dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES
+from regsim.dataset_builder.inputs import read_fasta
 
 
 def read_sequences() -> list[str]:
@@ -90,9 +90,9 @@ def main(argv=None):
 
     from memelite import fimo as memelite_fimo
 
-    from dataset_builder.motifs import load_motifs
-    from dataset_builder.one_hot import encode_integers, one_hot_from_integers
-    from dataset_builder.scan import scan
+    from regsim.dataset_builder.motifs import load_motifs
+    from regsim.dataset_builder.core.sequences import encode_integers, one_hot_from_integers
+    from regsim.dataset_builder.scan import scan
 
     warnings.filterwarnings("ignore", message=".*cannot reach p <")
     numba.set_num_threads(args.threads)

@@ -37,8 +37,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle
-from dataset_builder.one_hot import decode_integers, encode_integers, one_hot_from_integers
+from regsim.dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle
+from regsim.dataset_builder.core.sequences import decode_integers, encode_integers, one_hot_from_integers
 
 DATA = Path(__file__).resolve().parents[1] / "dataset_builder" / "data" / "oct4_mafk"
 

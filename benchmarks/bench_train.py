@@ -33,7 +33,7 @@ TARGET_SECONDS = 600
 
 def run_one(dataset: str, arch: str, threads: int, out: Path, extra: list[str]) -> dict:
     command = [
-        sys.executable, "-m", "dataset_builder.cli", "train", "--dataset", dataset, "--arch", arch,
+        sys.executable, "-m", "regsim", "train", "--dataset", dataset, "--arch", arch,
         "--out", str(out), "--threads", str(threads), "--force", *extra,
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

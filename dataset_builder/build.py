@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from .core import __version__
 from .dataset_card import (
     CITATION,
     REALISTIC_METHOD,
@@ -36,21 +36,21 @@ from .dataset_card import (
     yaml_header,
 )
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
-from .errors import UserError
-from .checksums import sha256
-from .hub_output import SPLIT_ORDER, dataset_info, write_split
+from .core.errors import UserError
+from .core.io import sha256
+from .format import SPLIT_ORDER, dataset_info, write_split
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
-from .one_hot import decode_integers, encode_integers
+from .core.sequences import decode_integers, encode_integers
 from .pvalues import scaled_pssm
 from .scan import scan
 from .simple import SIMPLE_PRESET, SIMPLE_PRESET_MOTIFS, simulate_simple
 from .simulate import annotate_instances, simulate_realistic
 from .splits import chromosome_splits, random_splits
-from .stage_log import StageLog
+from .core.log import StageLog
 
 DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
-EMBEDDED = files("dataset_builder").joinpath("data", "oct4_mafk")
+EMBEDDED = files("regsim.dataset_builder").joinpath("data", "oct4_mafk")
 EMBEDDED_POSITIVES = "oct4_peaks_200bp.fa.gz"
 EMBEDDED_NEGATIVES = "mafk_peaks_200bp.fa.gz"
 

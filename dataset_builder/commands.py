@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from .cli import add_verbose
-from .errors import UserError
+from .core.cli import add_verbose
+from .core.errors import UserError
 
 
 def register(subparsers) -> None:
     build = subparsers.add_parser(
         "build",
-        help="build a simulated dataset folder (default: the embedded Oct4 vs MafK data)",
         description="Build a Hub-ready simulated dataset with per-base motif ground truth. With no input "
         "flags it builds the embedded default (real Oct4 ChIP-seq peaks vs MafK peaks, JASPAR2024 CORE "
         "vertebrates).",
@@ -52,7 +51,11 @@ def register(subparsers) -> None:
     add_verbose(build)
     build.set_defaults(handler=_build)
 
-    publish = subparsers.add_parser("publish", help="upload a dataset folder to the Hugging Face Hub")
+    publish = subparsers.add_parser(
+        "publish",
+        description="Upload a dataset folder written by `regsim build` to the Hugging Face Hub and tag it "
+        "v<version>.",
+    )
     publish.add_argument("folder", help="a folder written by regsim build")
     publish.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
     publish.add_argument("--dry-run", action="store_true", help="print exactly what would be pushed; contact nothing")

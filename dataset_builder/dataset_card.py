@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from cards import read_template
+from regsim.cards import read_template
 
-from .hub_output import COLUMN_DESCRIPTIONS, SPLIT_ORDER
+from .format import COLUMN_DESCRIPTIONS, SPLIT_ORDER
 
 CITATION = """@inproceedings{prakash2021realistic,
   title     = {Towards More Realistic Simulated Datasets for Benchmarking Deep Learning Models in Regulatory Genomics},

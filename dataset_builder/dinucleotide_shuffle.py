@@ -22,8 +22,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import _shuffle_kernels as kernels
-from .errors import UserError
-from .one_hot import encode_integers
+from .core.errors import UserError
+from .core.sequences import encode_integers
 
 __all__ = ["dinucleotide_shuffle", "dinucleotide_counts", "sequence_seeds"]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .one_hot import encode_integers, gc_fraction
+from .core.errors import UserError
+from .core.sequences import encode_integers, gc_fraction
 
 _COORDINATE_HEADER = re.compile(r"^(?P<chrom>[^\s:]+):(?P<start>\d+)-(?P<end>\d+)")
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from .core.errors import UserError
 from .motifs import ALPHABET, DEFAULT_NSITES, Motif, motif_from_counts
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import UserError
+from .core.errors import UserError
 
 ALPHABET = "ACGT"
 #: FIMO's default motif pseudocount (``fimo --motif-pseudo``).

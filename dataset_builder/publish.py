@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .checksums import sha256
+from .core.errors import UserError
+from .core.io import sha256
 
 REQUIRED_FILES = ("README.md", "build_manifest.json")
 

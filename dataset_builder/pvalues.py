@@ -30,7 +30,7 @@ import dataclasses
 import numpy as np
 
 from ._scan_kernels import pvalue_table
-from .errors import UserError
+from .core.errors import UserError
 from .motifs import DEFAULT_PSEUDOCOUNT, Motif, _log_odds, check_background
 
 #: FIMO's range of a column's integer scores (``PSSM_RANGE`` in MEME's pssm.h).

@@ -19,9 +19,9 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from . import _scan_kernels
-from .errors import UserError
+from .core.errors import UserError
 from .motifs import DEFAULT_PSEUDOCOUNT, Motif, _log_odds, check_background
-from .one_hot import encode_integers
+from .core.sequences import encode_integers
 from .pvalues import PSSM_RANGE, scale_log_odds
 
 #: Columns of :func:`scan`'s result, in order, with their Arrow types (strings become pandas'

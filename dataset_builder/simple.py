@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import UserError
-from .seeding import stream_seeds
+from .core.errors import UserError
+from .core.seeding import stream_seeds
 from .simulate import INSTANCE_COLUMNS, SimulatedSet
 from .splits import random_splits
 

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from .dinucleotide_shuffle import dinucleotide_shuffle
-from .errors import UserError
+from .core.errors import UserError
 from .inputs import Regions
-from .one_hot import encode_integers
+from .core.sequences import encode_integers
 from .scan import scan
-from .seeding import generator, stream_seeds
+from .core.seeding import generator, stream_seeds
 
 INSTANCE_COLUMNS = ["motif_id", "motif_name", "start", "end", "strand", "score", "p_value", "implanted"]
 

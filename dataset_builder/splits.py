@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import UserError
-from .seeding import generator
+from .core.errors import UserError
+from .core.seeding import generator
 
 SPLITS = ("train", "validation", "test")
 

@@ -1,9 +1,11 @@
-"""Subcommands owned by :mod:`models`: ``train``, ``push-model`` and ``attribute``."""
+"""Subcommands owned by :mod:`regsim.models`: ``train``, ``push-model`` and ``attribute``."""
 
 from __future__ import annotations
 
-from dataset_builder.cli import register_from
+from . import train_command
+from .attribution import command as attribute_command
 
 
 def register(subparsers) -> None:
-    register_from(subparsers, ["models.train_command", "models.attribution.command"])
+    train_command.register(subparsers)
+    attribute_command.register(subparsers)

@@ -3,7 +3,7 @@
 Everything in the card comes from the folder (``config.json``, the weights, ``eval_results.json``,
 ``training_log.json``): the model-index evaluation results, the training data with its version and
 checksums, the hyper-parameters and per-epoch log, the layer table. The text lives in the jinja2
-template ``cards/model_card.md.j2``; the YAML header is built with ``huggingface_hub.ModelCardData``.
+template ``model_card.md.j2`` in :mod:`regsim.cards`; the YAML header is built with ``huggingface_hub.ModelCardData``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "model_card.md.j2"
+from regsim.cards import read_template
 
 ARCHITECTURE_REFERENCES = {
     "basset": "after Basset (Kelley, Snoek & Rinn, Genome Research 2016)",
@@ -33,7 +33,7 @@ def render_model_card(
     model_name : str, optional
         Name shown in the card; default: the folder's name.
     template : str or path, optional
-        Jinja2 template; default ``cards/model_card.md.j2``.
+        Jinja2 template; default ``model_card.md.j2`` of :mod:`regsim.cards`.
 
     Returns
     -------
@@ -46,7 +46,8 @@ def render_model_card(
     context = _card_context(model_dir, model_name or model_dir.name)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     environment.filters["fmt"] = _format_number
-    text = environment.from_string(Path(template or TEMPLATE).read_text(encoding="utf-8")).render(**context)
+    template_text = Path(template).read_text(encoding="utf-8") if template else read_template("model_card.md.j2")
+    text = environment.from_string(template_text).render(**context)
     ModelCard(text)  # validates the YAML header
     return text
 

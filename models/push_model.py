@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataset_builder.checksums import sha256
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.io import sha256
+from regsim.dataset_builder.core.errors import UserError
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "README.md")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset_builder.errors import UserError
-from dataset_builder.checksums import sha256
-from dataset_builder.one_hot import encode_integers, one_hot_from_integers
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.io import sha256
+from regsim.dataset_builder.core.sequences import encode_integers, one_hot_from_integers
 
 LEARNING_RATE = 1e-3
 SPLITS = ("train", "validation", "test")
@@ -88,7 +88,7 @@ def load_training_data(dataset: str | os.PathLike, config_name: str | None = Non
         Missing folder, config or split; a split without both classes; wrong columns or labels;
         sequences of different lengths; parquet files that do not match ``build_manifest.json``.
     """
-    from dataset_builder.read_dataset import read_dataset
+    from regsim.dataset_builder.format import read_dataset
 
     dataset = str(dataset)
     dataset_dict = read_dataset(dataset, config_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset_builder.cli import add_verbose
+from regsim.dataset_builder.core.cli import add_verbose
 
 ARCHITECTURES = ("basset", "beluga", "tiny")
 
@@ -13,7 +13,6 @@ def register(subparsers) -> None:
     """Add ``train`` and ``push-model`` to the ``regsim`` subcommands."""
     train = subparsers.add_parser(
         "train",
-        help="train a Basset- or Beluga-style CNN on a regsim dataset",
         description=(
             "Train a CNN preset on a regsim dataset: Adam (lr 1e-3), batches half positives and half negatives, "
             "early stopping on the validation auPRC; evaluate once on the test split; write MODEL_DIR with "
@@ -48,7 +47,6 @@ def register(subparsers) -> None:
 
     push = subparsers.add_parser(
         "push-model",
-        help="upload a trained model folder to the Hugging Face Hub",
         description="Upload MODEL_DIR to a Hub model repository (created if missing) in one commit.",
     )
     push.add_argument("model_dir", metavar="MODEL_DIR")

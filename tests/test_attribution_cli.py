@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from dataset_builder.cli import main
-from dataset_builder.one_hot import one_hot_encode
-from models import RegCNNForSequenceClassification, preset_config
-from models.attribution.attribute import attribute, method_names, plan
+from regsim.cli import main
+from regsim.dataset_builder.core.sequences import one_hot_encode
+from regsim.models import RegCNNForSequenceClassification, preset_config
+from regsim.models.attribution.attribute import attribute, method_names, plan
 from tiny_data import write_tiny_dataset
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from models import RegCNNForSequenceClassification, preset_config
-from models.attribution.deeplift import deeplift, deeplift_layer, deepshap, hypothetical_contributions
-from models.attribution.references import make_references
+from regsim.models import RegCNNForSequenceClassification, preset_config
+from regsim.models.attribution.deeplift import deeplift, deeplift_layer, deepshap, hypothetical_contributions
+from regsim.models.attribution.references import make_references
 from test_attribution_toys import other_nonlinearities_cnn, random_one_hot, sequential_cnn
 
 TOLERANCE = 1e-4
@@ -165,7 +165,7 @@ def test_deeplift_at_the_first_conv_sums_to_delta_and_is_mapped_to_bases():
     assert scores.shape == (4, 60)
     assert completeness.relative_error.max() <= TOLERANCE
     # receptive fields as the model's own config states them: position p reads [offset + p, offset + p + width)
-    from models.attribution.receptive_field import receptive_field
+    from regsim.models.attribution.receptive_field import receptive_field
 
     offset, width, stride = model.config.receptive_field(0)
     field = receptive_field(model, model.first_conv_activation, 60)

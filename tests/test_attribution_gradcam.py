@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from models import RegCNNForSequenceClassification, preset_config
-from models.attribution.gradcam import grad_x_act, gradcam, zheng
-from models.attribution.gradients import saliency
-from models.attribution.receptive_field import ReceptiveField, _probe, receptive_field
+from regsim.models import RegCNNForSequenceClassification, preset_config
+from regsim.models.attribution.gradcam import grad_x_act, gradcam, zheng
+from regsim.models.attribution.gradients import saliency
+from regsim.models.attribution.receptive_field import ReceptiveField, _probe, receptive_field
 from test_attribution_toys import random_one_hot, sequential_cnn
 
 
@@ -99,7 +99,7 @@ def test_layers_by_name_and_batch_size_invariance():
     np.testing.assert_allclose(gradcam(model, X, layer="last"), by_name, rtol=1e-6)
     np.testing.assert_allclose(gradcam(model, X, layer=model.last_conv_activation, batch_size=2), by_name,
                                rtol=1e-5, atol=1e-7)
-    from dataset_builder.errors import UserError
+    from regsim.dataset_builder.core.errors import UserError
 
     with pytest.raises(UserError, match="no layer"):
         gradcam(model, X, layer="conv_blocks.9")

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from models import RegCNNForSequenceClassification, preset_config
-from models.attribution.attribute import attribute
-from models.attribution.gradients import grad_x_input, saliency
-from models.attribution.integrated_gradients import integrated_gradients, path_nodes
-from models.attribution.references import make_references
+from regsim.models import RegCNNForSequenceClassification, preset_config
+from regsim.models.attribution.attribute import attribute
+from regsim.models.attribution.gradients import grad_x_input, saliency
+from regsim.models.attribution.integrated_gradients import integrated_gradients, path_nodes
+from regsim.models.attribution.references import make_references
 from test_attribution_toys import MOTIF, PWMModel, random_one_hot, sequential_cnn, with_motif
 
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from models import RegCNNForSequenceClassification, preset_config
-from models.attribution.ism import ism, ism_importance
-from models.attribution.receptive_field import local_trunk
+from regsim.models import RegCNNForSequenceClassification, preset_config
+from regsim.models.attribution.ism import ism, ism_importance
+from regsim.models.attribution.receptive_field import local_trunk
 from test_attribution_toys import other_nonlinearities_cnn, random_one_hot, sequential_cnn
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dataset_builder.dinucleotide_shuffle import dinucleotide_counts
-from dataset_builder.errors import UserError
-from dataset_builder.one_hot import one_hot_encode
-from models.attribution._common import validate_inputs
-from models.attribution.references import ReferenceSource, make_references, parse_reference
+from regsim.dataset_builder.dinucleotide_shuffle import dinucleotide_counts
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.sequences import one_hot_encode
+from regsim.models.attribution._common import validate_inputs
+from regsim.models.attribution.references import ReferenceSource, make_references, parse_reference
 from test_attribution_toys import random_one_hot
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.cli import main
-from metrics import score_attributions
-from metrics.benchmark import QUICK_SETTINGS, BenchmarkSettings, load_metric, run_benchmark
-from metrics.benchmark_plan import FULL_RUNS, quick_runs, scoring_input
-from metrics.report import paper_findings
-from metrics.stage_cache import stage_key
+from regsim.cli import main
+from regsim.metrics import score_attributions
+from regsim.metrics.benchmark.pipeline import QUICK_SETTINGS, BenchmarkSettings, load_metric, run_benchmark
+from regsim.metrics.benchmark.plan import FULL_RUNS, quick_runs, scoring_input
+from regsim.metrics.benchmark.report import paper_findings
+from regsim.metrics.benchmark.cache import stage_key
 
 FIXED_COLUMNS = ["dataset", "arch", "method", "reference", "n_sequences", "seconds"]
 
@@ -76,7 +76,7 @@ def test_scores_equal_the_core_on_the_cached_attributions(quick_report):
 def test_rerun_uses_the_cache_and_recomputes_only_what_changed(quick_report, tmp_path, monkeypatch):
     out = tmp_path / "again"
     shutil.copytree(quick_report, out)
-    import models.attribution.attribute as attribute_module
+    import regsim.models.attribution.attribute as attribute_module
 
     calls = []
     original = attribute_module.attribute

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
-from dataset_builder.cli import main
-from dataset_builder.errors import UserError
-from dataset_builder.hub_output import FEATURES
+from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
+from regsim.cli import main
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.format import FEATURES
 
 OCT4_SOX2 = {"MA0142", "MA1962"}
 SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
@@ -158,7 +158,7 @@ def test_simple_mode_preset_design(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "dataset_builder.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "regsim", *args], capture_output=True, text=True)
 
 
 def test_cli_user_errors_are_one_line(tmp_path):

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-import dataset_builder.dinucleotide_shuffle as shuffle_module
-from dataset_builder.dinucleotide_shuffle import (
+import regsim.dataset_builder.dinucleotide_shuffle as shuffle_module
+from regsim.dataset_builder.dinucleotide_shuffle import (
     dinucleotide_counts,
     dinucleotide_shuffle,
     sequence_seeds,
 )
-from dataset_builder.errors import UserError
-from dataset_builder.one_hot import decode_integers, encode_integers, one_hot_from_integers
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.sequences import decode_integers, encode_integers, one_hot_from_integers
 
 
 # --- helpers -------------------------------------------------------------------------------------

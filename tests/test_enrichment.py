@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.enrichment import centre_weights, default_min_hits, motif_enrichment, write_enrichment_table
+from regsim.dataset_builder.enrichment import centre_weights, default_min_hits, motif_enrichment, write_enrichment_table
 
 MOTIFS = [SimpleNamespace(id="M1", name="one"), SimpleNamespace(id="M2", name="two"), SimpleNamespace(id="M3", name="three")]
 

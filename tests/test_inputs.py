@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from dataset_builder.errors import UserError
-from dataset_builder.inputs import gc_matched_subsample, read_peak_windows, read_peaks, read_sequence_sets
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.inputs import gc_matched_subsample, read_peak_windows, read_peaks, read_sequence_sets
 
 CHR1 = "ACGTACGTTTGGCCAAacgtacgtNNACGTAAACCCGGGTTTACGTACGTACGATCGATCGA"  # 60 bp, soft-masked + N
 CHR2 = "GGGGCCCCAAAATTTTGGGGCCCCAAAATTTT"  # 32 bp

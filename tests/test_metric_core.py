@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from metrics import AttributionAccumulator, MotifAttributionInputError, score_attributions
+from regsim.metrics import AttributionAccumulator, MotifAttributionInputError, score_attributions
 
 
 def _random_case(rng, n=60, length=50, dtype=np.float32, ties=True, signed=False):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from metrics import AttributionAccumulator, MotifAttributionInputError, score_attributions
+from regsim.metrics import AttributionAccumulator, MotifAttributionInputError, score_attributions
 
 GOOD = [0.1, 0.5, 0.2, 0.9]
 MASK = [0, 1, 0, 0]

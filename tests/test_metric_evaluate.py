@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metrics import score_attributions
-from metrics.motif_attribution import _scoring
+from regsim.metrics import score_attributions
+from regsim.metrics.motif_attribution import _scoring
 
 evaluate = pytest.importorskip("evaluate")
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from metrics import score_attributions
+from regsim.metrics import score_attributions
 
 
 def _per_sequence(scores, mask, **kwargs):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from metrics import MotifAttributionInputError, score_attributions
-from metrics.motif_attribution._base_resolution import linear_upsample, receptive_field_average
+from regsim.metrics import MotifAttributionInputError, score_attributions
+from regsim.metrics.motif_attribution._base_resolution import linear_upsample, receptive_field_average
 
 
 def test_receptive_field_average_hand_worked():

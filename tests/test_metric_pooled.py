@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from metrics import AttributionAccumulator, score_attributions
-from metrics.motif_attribution._pooled import HistogramPooled
-from metrics.motif_attribution._ranking import table_metrics
+from regsim.metrics import AttributionAccumulator, score_attributions
+from regsim.metrics.motif_attribution._pooled import HistogramPooled
+from regsim.metrics.motif_attribution._ranking import table_metrics
 
 
 def _motif_data(rng, n, length, signed=False):

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from models import RegCNNConfig, RegCNNForSequenceClassification, preset_config
+from regsim.models import RegCNNConfig, RegCNNForSequenceClassification, preset_config
 
 
 def random_one_hot(n, length, seed=0):

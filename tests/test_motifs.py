@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from dataset_builder.errors import UserError
-from dataset_builder.motifs import (
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.motifs import (
     DEFAULT_MOTIF_SPEC,
     Motif,
     load_motifs,

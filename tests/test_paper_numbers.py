@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.benchmark_plan import FULL_RUNS
-from metrics.paper_numbers import BASELINES, COLUMNS, load_paper_numbers, paper_comparison, paper_model_accuracy
+from regsim.metrics.benchmark.plan import FULL_RUNS
+from regsim.metrics.benchmark.paper_numbers import BASELINES, COLUMNS, load_paper_numbers, paper_comparison, paper_model_accuracy
 
 CELL_TYPES = ["A549", "GM12878", "H1", "HepG2", "K562"]
 

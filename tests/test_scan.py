@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.errors import UserError
-from dataset_builder.motifs import Motif, check_background, load_motifs
-from dataset_builder.one_hot import decode_integers, encode_integers
-from dataset_builder.pvalues import PSSM_RANGE, scale_log_odds, scaled_pssm, score_pvalues
-from dataset_builder.scan import HIT_COLUMNS, scan
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.motifs import Motif, check_background, load_motifs
+from regsim.dataset_builder.core.sequences import decode_integers, encode_integers
+from regsim.dataset_builder.pvalues import PSSM_RANGE, scale_log_odds, scaled_pssm, score_pvalues
+from regsim.dataset_builder.scan import HIT_COLUMNS, scan
 
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
@@ -211,7 +211,7 @@ def test_many_hits_fill_and_grow_the_kernel_buffers():
 
 
 def test_pruned_pvalue_table_equals_the_full_one_from_its_floor_up():
-    from dataset_builder._scan_kernels import pvalue_table
+    from regsim.dataset_builder._scan_kernels import pvalue_table
 
     rng = np.random.default_rng(11)
     for width in (4, 9, 16):
@@ -226,7 +226,7 @@ def test_pruned_pvalue_table_equals_the_full_one_from_its_floor_up():
 
 
 def test_floor_guess_above_the_cutoff_falls_back_to_the_full_table(random_case, monkeypatch):
-    import dataset_builder.scan as scan_module
+    import regsim.dataset_builder.scan as scan_module
 
     motifs, codes = random_case
     reference = scan(motifs, codes, threshold=1e-3)

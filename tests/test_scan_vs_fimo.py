@@ -17,11 +17,11 @@ pymemesuite = pytest.importorskip("pymemesuite")
 from pymemesuite import common as pc  # noqa: E402
 from pymemesuite.fimo import FIMO  # noqa: E402
 
-from dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES  # noqa: E402
-from dataset_builder.inputs import read_fasta  # noqa: E402
-from dataset_builder.motifs import load_motifs, write_meme  # noqa: E402
-from dataset_builder.pvalues import scaled_pssm  # noqa: E402
-from dataset_builder.scan import scan  # noqa: E402
+from regsim.dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES  # noqa: E402
+from regsim.dataset_builder.inputs import read_fasta  # noqa: E402
+from regsim.dataset_builder.motifs import load_motifs, write_meme  # noqa: E402
+from regsim.dataset_builder.pvalues import scaled_pssm  # noqa: E402
+from regsim.dataset_builder.scan import scan  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*cannot reach p <:UserWarning")
 

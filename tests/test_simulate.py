@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dataset_builder.dinucleotide_shuffle import dinucleotide_counts
-from dataset_builder.inputs import Regions
-from dataset_builder.one_hot import decode_integers, encode_integers
-from dataset_builder.simulate import interval_mask, simulate_realistic
+from regsim.dataset_builder.dinucleotide_shuffle import dinucleotide_counts
+from regsim.dataset_builder.inputs import Regions
+from regsim.dataset_builder.core.sequences import decode_integers, encode_integers
+from regsim.dataset_builder.simulate import interval_mask, simulate_realistic
 
 
 def random_sequences(n, length, seed):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dataset_builder.cli import main
-from dataset_builder.errors import UserError
-from models.train import balanced_batches, load_training_data, predict_logits, train
+from regsim.cli import main
+from regsim.dataset_builder.core.errors import UserError
+from regsim.models.train import balanced_batches, load_training_data, predict_logits, train
 from tiny_data import write_tiny_dataset
 
 TRAIN_ARGS = dict(arch="tiny", epochs=6, patience=3, batch_size=32, num_threads=1, random_state=0, verbose=False)
@@ -229,7 +229,7 @@ def test_push_model_dry_run_lists_exact_files_and_contacts_nothing(trained, tmp_
 def test_push_model_uploads_exactly_the_plan(trained, tmp_path, monkeypatch):
     import huggingface_hub
 
-    from models.push_model import push_model
+    from regsim.models.push_model import push_model
 
     out, _ = trained
     calls = []
@@ -253,7 +253,7 @@ def test_push_model_uploads_exactly_the_plan(trained, tmp_path, monkeypatch):
 
 
 def test_push_model_refuses_bad_input(trained, tmp_path):
-    from models.push_model import push_model
+    from regsim.models.push_model import push_model
 
     out, _ = trained
     with pytest.raises(UserError, match="ORG/NAME"):

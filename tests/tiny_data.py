@@ -21,7 +21,7 @@ SPLITS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
 
 def tiny_features():
-    from dataset_builder.hub_output import FEATURES
+    from regsim.dataset_builder.format import FEATURES
 
     return FEATURES
 

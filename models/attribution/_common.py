@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.errors import UserError
 
 # Relative completeness errors are taken relative to |f(x) - mean f(ref)|, floored at this value (in
 # logit units). Logits are float32, whose rounding alone moves a difference of O(1) logits by ~1e-7,

@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.errors import UserError
 
 from ._common import Completeness, validate_inputs
 from .deeplift import deeplift, deeplift_layer, deepshap

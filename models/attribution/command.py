@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dataset_builder.cli import add_verbose
+from regsim.dataset_builder.core.cli import add_verbose
 
 _METHODS_HELP = (
     "ism, saliency, grad_x_input, integrated_gradients, deeplift, deepshap, gradcam_last, gradcam_first, "
@@ -17,7 +17,6 @@ def register(subparsers) -> None:
     """Add ``attribute`` to the ``regsim`` subcommands."""
     parser = subparsers.add_parser(
         "attribute",
-        help="compute attribution maps (ISM, gradients, IG, DeepLIFT/DeepSHAP, GradCAM, ...) for a model",
         description=(
             "Explain a model's logit on a dataset split. Writes ATTR_DIR/<method>__<reference>.npz "
             "(attributions, ids, one-hot sequences, and hypothetical contributions / ISM importance where "
@@ -54,7 +53,7 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _attribute(args: argparse.Namespace) -> int:
-    from dataset_builder.errors import UserError
+    from regsim.dataset_builder.core.errors import UserError
 
     from .attribute import plan, run_attributions
     from .loading import load_model, load_sequences

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.errors import UserError
 
 from ._common import (
     Completeness,

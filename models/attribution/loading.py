@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
 
-from dataset_builder.errors import UserError
-from dataset_builder.one_hot import one_hot_encode
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.sequences import one_hot_encode
 
 
 def load_model(model_dir, device=None):
     """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
 
-    Importing :mod:`models` registers regsim's auto classes first.
+    Importing :mod:`regsim.models` (this module's parent) registered regsim's auto classes.
     """
     import torch
     from transformers import AutoModelForSequenceClassification
@@ -22,7 +21,6 @@ def load_model(model_dir, device=None):
 
     transformers_logging.disable_progress_bar()  # "Loading weights" bars, one per model
 
-    importlib.import_module("models.modeling_regcnn")
     path = Path(model_dir)
     if not path.is_dir():
         raise UserError(f"model folder {model_dir} does not exist")
@@ -56,7 +54,7 @@ def load_sequences(dataset, config=None, split: str = "test", *, limit: int | No
     info : dict
         ``config`` (the resolved config name).
     """
-    from dataset_builder.read_dataset import read_dataset
+    from regsim.dataset_builder.format import read_dataset
 
     data = read_dataset(dataset, config)
     if split not in data:

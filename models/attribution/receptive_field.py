@@ -29,7 +29,7 @@ import torch
 from scipy import sparse
 from torch import nn
 
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.errors import UserError
 
 from ._common import evaluating
 

@@ -24,7 +24,7 @@ import secrets
 
 import numpy as np
 
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.errors import UserError
 
 from ._common import validate_inputs
 
@@ -154,7 +154,7 @@ class ReferenceSource:
         if self.kind in ("base_freq", "gc_matched"):
             comp = self._composition[index]
             return np.ascontiguousarray(np.broadcast_to(comp[:, None, :, None], (b, 1, 4, length)), dtype=np.float32)
-        from dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle, sequence_seeds
+        from regsim.dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle, sequence_seeds
 
         indices = np.arange(index.start, index.stop)
         seeds = sequence_seeds(self._random_state, indices)

@@ -28,15 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dataset_builder import __version__
-from dataset_builder.errors import UserError
-from dataset_builder.checksums import sha256 as file_sha256
-from dataset_builder.stage_log import StageLog
+from regsim.dataset_builder.core import __version__
+from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.io import sha256 as file_sha256
+from regsim.dataset_builder.core.log import StageLog
 
-from .benchmark_plan import FULL_RUNS, Run, quick_runs, scoring_input
-from .stage_cache import StageCache, source_fingerprint, stage_key
+from .plan import FULL_RUNS, Run, quick_runs, scoring_input
+from .cache import StageCache, source_fingerprint, stage_key
+from .. import METRIC_PATH
 
-METRIC_PATH = Path(__file__).resolve().parent / "motif_attribution"
 QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
 
 
@@ -107,7 +107,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
         ``results`` (the results table), ``models`` (per dataset and arch: eval results),
         ``report`` (path of report.md), ``seconds``.
     """
-    from models.attribution.loading import load_model
+    from regsim.models.attribution.loading import load_model
 
     from .report import write_report
 
@@ -170,7 +170,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
 
 
 def _realistic_dataset(settings: BenchmarkSettings, cache: StageCache, log) -> Path:
-    from dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, BuildSettings
+    from regsim.dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, BuildSettings
 
     if settings.dataset:
         return _check_dataset(settings.dataset)
@@ -186,7 +186,7 @@ def _realistic_dataset(settings: BenchmarkSettings, cache: StageCache, log) -> P
 
 
 def _simple_dataset(settings: BenchmarkSettings, cache: StageCache, log) -> Path:
-    from dataset_builder.build import BuildSettings
+    from regsim.dataset_builder.build import BuildSettings
 
     if settings.simple_dataset:
         return _check_dataset(settings.simple_dataset)
@@ -209,7 +209,7 @@ def _head_fasta(source, target: Path, n: int) -> Path:
 
 
 def _build(cache: StageCache, build, name: str, log) -> Path:
-    from dataset_builder.build import build_dataset
+    from regsim.dataset_builder.build import build_dataset
 
     inputs = asdict(build)
     for key in ("positives_fasta", "negatives_fasta"):
@@ -229,7 +229,7 @@ def _build(cache: StageCache, build, name: str, log) -> Path:
 
 
 def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, arch: str, log) -> Path:
-    from models.train import train
+    from regsim.models.train import train
 
     manifest = json.loads((dataset_dir / "build_manifest.json").read_text()) if (
         dataset_dir / "build_manifest.json").exists() else {}
@@ -259,8 +259,8 @@ def _eval_results(model_dir: Path) -> dict:
 
 
 def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
-    from dataset_builder.one_hot import encode_integers
-    from dataset_builder.read_dataset import read_dataset
+    from regsim.dataset_builder.core.sequences import encode_integers
+    from regsim.dataset_builder.format import read_dataset
 
     loaded = read_dataset(dataset_dir)
     if split not in loaded:
@@ -277,7 +277,7 @@ def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
 
 def _select_top(model, examples: SplitExamples, n_top: int) -> np.ndarray:
     """Indices of the ``n_top`` positives with the highest logit (ties: earlier first)."""
-    from models.train import predict_logits
+    from regsim.models.train import predict_logits
 
     positives = np.flatnonzero(examples.labels == 1)
     if len(positives) == 0:
@@ -288,7 +288,7 @@ def _select_top(model, examples: SplitExamples, n_top: int) -> np.ndarray:
 
 
 def _one_hot(codes: np.ndarray) -> np.ndarray:
-    from dataset_builder.one_hot import one_hot_from_integers
+    from regsim.dataset_builder.core.sequences import one_hot_from_integers
 
     return one_hot_from_integers(codes)
 
@@ -297,7 +297,7 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
 
 
 def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed: int, dataset: str, arch: str):
-    from models.attribution.attribute import attribute, save_npz
+    from regsim.models.attribution.attribute import attribute, save_npz
 
     key = stage_key(weights=weights, ids=ids, method=run.method, reference=run.reference, seed=seed,
                     version=__version__, code=_attribution_fingerprint())
@@ -330,10 +330,10 @@ def _attribution_fingerprint() -> str:
 
 
 def load_metric(config_name: str | None = None):
-    """The ``motif_attribution`` evaluate module of this checkout (not a private copy)."""
+    """The installed ``motif_attribution`` evaluate module (``regsim.metrics.METRIC_PATH``)."""
     import evaluate
 
-    return evaluate.load(str(METRIC_PATH), config_name)
+    return evaluate.load(METRIC_PATH, config_name)
 
 
 def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, intervals: list, attribution_sha: str) -> dict:

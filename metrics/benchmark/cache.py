@@ -24,9 +24,9 @@ def stage_key(**inputs) -> str:
 def source_fingerprint(*patterns: str) -> str:
     """Hash of the regsim source files matching ``patterns`` (globs relative to the repository root),
     so that a stage is recomputed when the code that produces it changes."""
-    from dataset_builder.checksums import sha256
+    from regsim.dataset_builder.core.io import sha256
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the regsim package root
     files = sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
     return stage_key(**{str(p.relative_to(root)): sha256(p) for p in files})
 

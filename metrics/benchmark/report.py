@@ -131,7 +131,7 @@ def ig_path_logits(model, X: np.ndarray, references: dict, n_points: int = 51) -
 
 
 def _ig_path_figure(figure_data: dict, path: Path, n_examples: int = 4) -> None:
-    from dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle
+    from regsim.dataset_builder.dinucleotide_shuffle import dinucleotide_shuffle
 
     plt = _plt()
     X = figure_data["X"][:n_examples]

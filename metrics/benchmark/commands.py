@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from dataset_builder.cli import add_verbose
-from dataset_builder.errors import UserError
+from regsim.dataset_builder.core.cli import add_verbose
+from regsim.dataset_builder.core.errors import UserError
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "benchmark",
-        help="the paper's experiment end to end: datasets, models, attributions, scores, report",
         description="Build (or take) a realistic dataset and the simple preset, train Basset-like and "
         "Beluga-like models (or take given ones), compute every attribution method x reference on the "
         "top-N positives, score them with the motif_attribution metric and write results.csv and "
@@ -38,7 +37,7 @@ def register(subparsers) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import BenchmarkSettings, run_benchmark
+    from .pipeline import BenchmarkSettings, run_benchmark
 
     models = {}
     for item in args.model:
