@@ -14,15 +14,15 @@ and shuffling ``X[a:b]`` with ``seeds=sequence_seeds(random_state, range(a, b))`
 
 from __future__ import annotations
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import _shuffle_kernels as kernels
 from .core.errors import UserError
+from .core.log import progress
+from .core.seeding import random_key
 from .core.sequences import encode_integers
 
 __all__ = ["dinucleotide_shuffle", "dinucleotide_counts", "sequence_seeds"]
@@ -46,7 +46,7 @@ def sequence_seeds(random_state, index) -> np.ndarray:
     np.ndarray
         ``(N,)`` uint64 seeds for :func:`dinucleotide_shuffle`'s ``seeds``.
     """
-    key = _key(random_state)
+    key = random_key(random_state)
     index = np.arange(index) if np.ndim(index) == 0 else np.asarray(index)
     if index.ndim != 1 or (index.size and not np.issubdtype(index.dtype, np.integer)):
         raise UserError(f"index must be an integer or a 1-D array of integers, got shape "
@@ -148,19 +148,6 @@ def dinucleotide_counts(X) -> np.ndarray:
 
 # --- inputs --------------------------------------------------------------------------------------
 
-def _key(random_state) -> int:
-    if random_state is None:
-        return secrets.randbits(64)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**64, dtype=np.uint64))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**63, dtype=np.int64))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state) % 2**64
-    raise UserError(f"random_state must be an int, a numpy Generator/RandomState or None, "
-                    f"got {random_state!r}")
-
-
 def _seeds_for(n_seq: int, seeds, random_state) -> np.ndarray:
     if seeds is None:
         return sequence_seeds(random_state, n_seq)
@@ -209,7 +196,7 @@ def _run_flat(flat, offsets, n_letters, n, seed_array, verbose) -> np.ndarray:
         kernels.shuffle_codes(flat[lo:hi], offsets[a:b + 1] - lo, n_letters, n, seed_array[a:b],
                               out[n * lo:n * hi])
 
-    with tqdm(total=n_seq, desc="dinucleotide shuffle", unit="seq", disable=not verbose) as bar:
+    with progress(total=n_seq, desc="dinucleotide shuffle", unit="seq", verbose=verbose) as bar:
         for a in range(0, n_seq, _BLOCK):
             b = min(a + _BLOCK, n_seq)
             chunks = _chunks(b - a, n * int(offsets[b] - offsets[a]))

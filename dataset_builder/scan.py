@@ -16,10 +16,10 @@ import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from . import _scan_kernels
 from .core.errors import UserError
+from .core.log import progress
 from .motifs import DEFAULT_PSEUDOCOUNT, Motif, _log_odds, check_background
 from .core.sequences import encode_integers
 from .pvalues import PSSM_RANGE, scale_log_odds
@@ -220,7 +220,7 @@ def scan(
             )
         batches = [(idx[i : i + batch_size], codes[i : i + batch_size]) for idx, codes in groups for i in range(0, len(codes), batch_size)]
         tasks = _tasks(prepared)
-        with tqdm(total=len(batches) * len(motifs), desc="Scanning motifs", unit="motif", disable=not verbose) as bar:
+        with progress(total=len(batches) * len(motifs), desc="Scanning motifs", unit="motif", verbose=verbose) as bar:
             for batch_number, (indices, codes) in enumerate(batches):
                 codes = np.ascontiguousarray(codes)
                 batches[batch_number] = (indices, codes)

@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.io import sha256
+from regsim.dataset_builder.core.log import StageLog, progress
 from regsim.dataset_builder.core.sequences import encode_integers, one_hot_from_integers
 
 LEARNING_RATE = 1e-3
@@ -188,13 +188,12 @@ def predict_logits(model, codes: np.ndarray, *, batch_size: int = 256, device: s
         ``(N,)`` float32.
     """
     import torch
-    from tqdm.auto import tqdm
 
     was_training = model.training
     model.eval()
     out = []
     with torch.no_grad():
-        for start in tqdm(range(0, len(codes), batch_size), desc="predict", leave=False, disable=not verbose):
+        for start in progress(range(0, len(codes), batch_size), desc="predict", unit="batch", verbose=verbose):
             batch = torch.from_numpy(one_hot_from_integers(codes[start : start + batch_size])).to(device)
             out.append(model.logits(batch)[:, 0].float().cpu().numpy())
     model.train(was_training)
@@ -265,7 +264,6 @@ def train(
     """
     import torch
     from sklearn.metrics import average_precision_score, roc_auc_score
-    from tqdm.auto import tqdm
 
     from .configuration_regcnn import PRESETS, preset_config
     from .modeling_regcnn import RegCNNForSequenceClassification
@@ -309,7 +307,7 @@ def train(
             model.train()
             batches = balanced_batches(train_split.labels, batch_size, rng)
             losses, out_of_time = [], False
-            for index in tqdm(batches, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not verbose):
+            for index in progress(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", verbose=verbose):
                 codes = train_split.codes[index]
                 if reverse_complement:
                     codes = _reverse_complement_some(codes, rng)
@@ -577,7 +575,4 @@ def _write_json(path: Path, payload) -> None:
 
 def _log(verbose: bool, message: str) -> None:
     """One log line on stderr, between the progress bars."""
-    if verbose:
-        from tqdm.auto import tqdm
-
-        tqdm.write(message, file=sys.stderr)
+    StageLog(verbose, stream="stderr", elapsed=False)(message)

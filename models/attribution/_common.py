@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from regsim.dataset_builder.core.errors import UserError
 
@@ -151,11 +150,6 @@ def batch_slices(n: int, size: int):
     if size < 1:
         raise UserError(f"batch_size must be a positive integer, got {size}")
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
-
-
-def progress(total: int, desc: str, verbose: bool, unit: str = "seq"):
-    """A tqdm bar over ``total`` items (a disabled one when ``verbose`` is False)."""
-    return tqdm(total=total, desc=desc, unit=unit, disable=not verbose, leave=False, dynamic_ncols=True)
 
 
 def off_simplex_correction(gradient):

@@ -55,11 +55,11 @@ from ._common import (
     evaluating,
     logits,
     off_simplex_correction,
-    progress,
     resolve_layer,
     to_tensor,
     validate_inputs,
 )
+from regsim.dataset_builder.core.log import progress
 from ._kernels import rescale_secant
 from .references import DEFAULT_N_REFS, ReferenceSource
 
@@ -257,7 +257,7 @@ def deeplift_passes(model: nn.Module, X: np.ndarray, source: ReferenceSource, *,
     def capture(module, inputs, output):
         captured["act"] = output
 
-    with evaluating(model, device) as device, RescaleRules(model) as rules, progress(len(X), desc, verbose) as bar:
+    with evaluating(model, device) as device, RescaleRules(model) as rules, progress(total=len(X), desc=desc, unit="seq", verbose=verbose) as bar:
         handle = layer.register_forward_hook(capture) if layer is not None else None
         try:
             for index in batch_slices(len(X), per_chunk):

@@ -27,11 +27,11 @@ from ._common import (
     batch_slices,
     evaluating,
     off_simplex_correction,
-    progress,
     resolve_layer,
     to_tensor,
     validate_inputs,
 )
+from regsim.dataset_builder.core.log import progress
 from .gradients import gradients_at
 from .receptive_field import receptive_field
 
@@ -44,7 +44,7 @@ def _layer_method(model, X, layer, score, *, input_gradient, batch_size, device,
     field = receptive_field(model, module, X.shape[-1], device=device)
     out = np.zeros((X.shape[0], X.shape[-1]), dtype=np.float32)
     grads = np.zeros_like(X) if input_gradient else None
-    with evaluating(model, device) as device, progress(len(X), desc, verbose) as bar:
+    with evaluating(model, device) as device, progress(total=len(X), desc=desc, unit="seq", verbose=verbose) as bar:
         for index in batch_slices(len(X), batch_size):
             grad_x, act, grad_act = gradients_at(model, to_tensor(X[index], device), module,
                                                  input_gradient=input_gradient)

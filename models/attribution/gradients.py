@@ -11,15 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import (
-    batch_slices,
-    evaluating,
-    logits,
-    off_simplex_correction,
-    progress,
-    to_tensor,
-    validate_inputs,
-)
+from ._common import batch_slices, evaluating, logits, off_simplex_correction, to_tensor, validate_inputs
+from regsim.dataset_builder.core.log import progress
 
 DEFAULT_BATCH_SIZE = 128
 
@@ -68,7 +61,7 @@ def input_gradients(model: nn.Module, X, *, off_simplex: bool = False, batch_siz
     """Gradient of the logit with respect to the one-hot input, ``(N, 4, L)`` float32."""
     X = validate_inputs(X)
     out = np.zeros_like(X)
-    with evaluating(model, device) as device, progress(len(X), desc, verbose) as bar:
+    with evaluating(model, device) as device, progress(total=len(X), desc=desc, unit="seq", verbose=verbose) as bar:
         for index in batch_slices(len(X), batch_size):
             grad, _, _ = gradients_at(model, to_tensor(X[index], device))
             if off_simplex:

@@ -24,10 +24,10 @@ from ._common import (
     evaluating,
     logits,
     off_simplex_correction,
-    progress,
     to_tensor,
     validate_inputs,
 )
+from regsim.dataset_builder.core.log import progress
 from .deeplift import hypothetical_contributions
 from .references import DEFAULT_N_REFS, ReferenceSource
 
@@ -115,7 +115,7 @@ def integrated_gradients(
     out = np.zeros_like(X)
     parts = []
     per_chunk = max(1, batch_size // (R * S))
-    with evaluating(model, device) as device, progress(len(X), "integrated_gradients", verbose) as bar:
+    with evaluating(model, device) as device, progress(total=len(X), desc="integrated_gradients", unit="seq", verbose=verbose) as bar:
         a = torch.tensor(alphas, dtype=torch.float32, device=device).view(1, 1, S, 1, 1)
         w = torch.tensor(weights, dtype=torch.float32, device=device).view(1, 1, S, 1, 1)
         for index in batch_slices(len(X), per_chunk):

@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._common import batch_slices, evaluating, logits, progress, to_tensor, validate_inputs
+from ._common import batch_slices, evaluating, logits, to_tensor, validate_inputs
+from regsim.dataset_builder.core.log import progress
 from ._kernels import window_inputs
 from .receptive_field import Step, local_trunk
 
@@ -211,7 +212,7 @@ def ism(model: nn.Module, X, *, fast: bool = True, batch_size: int = DEFAULT_BAT
     seq_all, pos_all, base_all = _mutations(X)
     per_sequence = np.bincount(seq_all, minlength=n)
     chunk = max(1, batch_size // max(1, 3 * length))
-    with evaluating(model, device) as device, progress(n, "ism", verbose) as bar:
+    with evaluating(model, device) as device, progress(total=n, desc="ism", unit="seq", verbose=verbose) as bar:
         engine = None
         if fast:
             steps = local_trunk(model, to_tensor(X[:1], device))

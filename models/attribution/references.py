@@ -20,11 +20,11 @@ sequence, or ``(N, R, 4, L)`` ``R`` per sequence.
 from __future__ import annotations
 
 import re
-import secrets
 
 import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.seeding import random_key
 
 from ._common import validate_inputs
 
@@ -70,20 +70,6 @@ def gc_matched_composition(X: np.ndarray) -> np.ndarray:
     return np.stack([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2], axis=1).astype(np.float32)
 
 
-def _run_key(random_state) -> int:
-    """One integer key for the whole run, so that every slice sees the same per-sequence seeds (a
-    Generator or None passed on as is would give each batch a new key)."""
-    if random_state is None:
-        return secrets.randbits(63)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63))
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**63, dtype=np.int64))
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    raise UserError(f"random_state must be an int, a numpy Generator/RandomState or None, got {random_state!r}")
-
-
 class ReferenceSource:
     """Produces the references of any slice of ``X`` on demand, identical whatever the slicing.
 
@@ -119,7 +105,7 @@ class ReferenceSource:
             elif self.kind == "gc_matched":
                 self._composition = gc_matched_composition(X)
             elif self.kind == "shuffled":
-                self._random_state = _run_key(random_state)
+                self._random_state = random_key(random_state, bits=63)
         else:
             self.kind, self.name = "array", "array"
             self._array = self._as_reference_array(references, X.shape)
