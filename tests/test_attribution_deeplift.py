@@ -184,3 +184,81 @@ def test_rescale_rules_leave_the_model_unchanged():
     assert all(p.requires_grad for p in model.parameters())
     with torch.no_grad():
         assert torch.equal(model.logits(X), before)
+
+
+# --- RevealCancel on the dense layers ("RSConv", deeplift_rsconv / deepshap_rsconv) -------------------
+
+def _reveal_cancel_toy():
+    """One dense ReLU unit on a 2-bp one-hot input: pre-activation 1 + 3 [A at 0] - 2 [C at 1] + 0.7 [G at 0]
+    (+ 0.5 elsewhere), then an output weight of 2."""
+    torch.manual_seed(0)
+    dense = nn.Linear(8, 1)
+    with torch.no_grad():
+        dense.weight.fill_(0.5)
+        dense.weight[0, 0] = 3.0    # (A, position 0); flattened index = base * 2 + position
+        dense.weight[0, 3] = -2.0   # (C, position 1)
+        dense.weight[0, 4] = 0.7    # (G, position 0)
+        dense.bias.fill_(1.0)
+        out = nn.Linear(1, 1)
+        out.weight.fill_(2.0)
+        out.bias.fill_(0.0)
+    return nn.Sequential(nn.Flatten(), nn.Sequential(dense, nn.ReLU()), out).eval()
+
+
+def test_reveal_cancel_toy_checked_by_hand():
+    model = _reveal_cancel_toy()
+    X = np.zeros((1, 4, 2), dtype=np.float32)
+    X[0, 0, 0] = X[0, 1, 1] = 1.0  # "AC"
+    # Zeros reference: r_pre = 1, d+ = 3, d- = -2, x_pre = 2; f = ReLU.
+    #   Rescale:      multiplier (2 - 1) / (3 - 2) = 1      -> contributions 3 * 2, -2 * 2
+    #   RevealCancel: dy+ = 1/2 (f(4) - f(1)) + 1/2 (f(2) - f(-1)) = 2.5
+    #                 dy- = 1/2 (f(-1) - f(1)) + 1/2 (f(2) - f(4)) = -1.5
+    #                 -> contributions 2.5 * 2, -1.5 * 2 (still summing to f(x) - f(r) = 2)
+    rescale = deeplift(model, X, "zeros")
+    reveal, completeness = deeplift(model, X, "zeros", rule="revealcancel", return_completeness=True)
+    np.testing.assert_allclose(rescale[0, 0, 0], 6.0, rtol=1e-6)
+    np.testing.assert_allclose(rescale[0, 1, 1], -4.0, rtol=1e-6)
+    np.testing.assert_allclose(reveal[0, 0, 0], 5.0, rtol=1e-6)
+    np.testing.assert_allclose(reveal[0, 1, 1], -3.0, rtol=1e-6)
+    np.testing.assert_allclose(completeness.output_difference, [2.0], rtol=1e-6)
+    np.testing.assert_allclose(completeness.attribution_sum, [2.0], rtol=1e-6)
+    # An absent base (no change) takes the mean of both multipliers: G at 0 -> 0.7 * (2.5/3 + 0.75)/2 * 2.
+    hyp = deeplift(model, X, "zeros", rule="revealcancel", hypothetical=True)
+    np.testing.assert_allclose(hyp[0, 2, 0], 0.7 * (2.5 / 3 + 0.75) / 2 * 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["tiny", "basset", "beluga"])
+def test_reveal_cancel_summation_to_delta_on_presets(name, request):
+    model = request.getfixturevalue(name) if name != "tiny" else regcnn("tiny", 200)
+    X = random_one_hot(3, 200, seed=7)
+    for references in ["shuffled", "zeros"]:
+        attributions, completeness = deepshap(model, X, references, n_refs=6, rule="revealcancel",
+                                              return_completeness=True)
+        assert np.abs(completeness.output_difference).min() > 1e-3
+        assert completeness.relative_error.max() <= TOLERANCE, completeness.summary()
+        rescale = deepshap(model, X, references, n_refs=6)
+        assert np.abs(attributions - rescale).max() > 1e-3 * np.abs(rescale).max()  # the rule changes something
+
+
+def test_reveal_cancel_on_other_nonlinearities_and_without_dense_ones():
+    from regsim.models.attribution.deeplift import dense_units
+
+    # Softplus after a dense layer (and ReLU in the other toy): still exact.
+    for model, length in [(sequential_cnn(64), 64), (other_nonlinearities_cnn(), 48)]:
+        assert len(dense_units(model)) == 1
+        X = random_one_hot(5, length, seed=3)
+        _, completeness = deeplift(model, X, "shuffled", n_refs=4, rule="revealcancel", return_completeness=True)
+        assert completeness.relative_error.max() <= TOLERANCE, completeness.summary()
+    # No dense nonlinearity: RevealCancel changes nothing.
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Conv1d(4, 6, 5), nn.ReLU(), nn.MaxPool1d(4), nn.Flatten(), nn.Linear(6 * 15, 1)).eval()
+    X = random_one_hot(3, 64, seed=2)
+    assert dense_units(plain) == []
+    np.testing.assert_array_equal(deeplift(plain, X, "zeros", rule="revealcancel"), deeplift(plain, X, "zeros"))
+
+
+def test_reveal_cancel_batch_size_invariant():
+    model, X = regcnn("tiny", 64), random_one_hot(3, 64, seed=2)
+    a = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=5)
+    b = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=64)
+    np.testing.assert_allclose(a, b, atol=1e-6)

@@ -11,6 +11,8 @@ name                              references             output        function
 ``integrated_gradients``          any (default zeros)    (N, 4, L)     :func:`~.integrated_gradients.integrated_gradients`
 ``deeplift``                      any (default zeros)    (N, 4, L)     :func:`~.deeplift.deeplift`
 ``deepshap``                      any (default shuffled) (N, 4, L)     :func:`~.deeplift.deepshap`
+``deeplift_rsconv``               any (default zeros)    (N, 4, L)     :func:`~.deeplift.deeplift`, RevealCancel on dense layers
+``deepshap_rsconv``               any (default shuffled) (N, 4, L)     :func:`~.deeplift.deepshap`, RevealCancel on dense layers
 ``gradcam_last``                  none                   (N, L)        :func:`~.gradcam.gradcam` (last conv)
 ``gradcam_first``                 none                   (N, L)        :func:`~.gradcam.gradcam` (first conv)
 ``zheng``                         none                   (N, 4, L)     :func:`~.gradcam.zheng`
@@ -103,6 +105,10 @@ METHODS: dict[str, MethodSpec] = {
                    completeness=True),
         MethodSpec("deeplift", deeplift, ANY_REFERENCE, "zeros", gradient_based=True, completeness=True),
         MethodSpec("deepshap", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True),
+        MethodSpec("deeplift_rsconv", deeplift, ANY_REFERENCE, "zeros", gradient_based=True, completeness=True,
+                   options={"rule": "revealcancel"}),
+        MethodSpec("deepshap_rsconv", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True,
+                   options={"rule": "revealcancel"}),
         MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True, options={"layer": "last"}),
         MethodSpec("gradcam_first", gradcam, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("zheng", zheng, ("none",), "none", gradient_based=True, options={"layer": "first"}),
