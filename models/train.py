@@ -215,6 +215,8 @@ def train(
     force: bool = False,
     batch_size: int = 64,
     device: str = "cpu",
+    init_from: str | os.PathLike | None = None,
+    init_task: int = 0,
     random_state: int = 0,
     verbose: bool = True,
 ) -> dict:
@@ -252,6 +254,12 @@ def train(
     batch_size : int, default 64
         Even; half positives, half negatives.
     device : str, default "cpu"
+    init_from : str or path, optional
+        ``basset`` / ``beluga``: start from the public weights in this file (Kipoi's Basset port,
+        ExPecto's Beluga) mapped onto the full-width preset (:mod:`models.pretrained`); its sha256 goes
+        into the model card. The width multiplier must be 1 (or unset).
+    init_task : int, default 0
+        Output unit of ``init_from`` kept as the logit.
     random_state : int, default 0
         Seeds the weights, the batch order and dropout.
     verbose : bool, default True
@@ -283,16 +291,35 @@ def train(
     if batch_size < 2 or batch_size % 2:
         raise UserError(f"--batch-size must be an even number >= 2 (half positives, half negatives), got {batch_size}")
 
+    if init_from is not None and width_multiplier not in (None, 1, 1.0):
+        raise UserError(f"--init-from maps public weights onto the full-width preset; drop --width-multiplier "
+                        f"{width_multiplier} (or give 1)")
     data = load_training_data(dataset, config_name)
-    try:
-        config = preset_config(arch, data.sequence_length, width_multiplier)
-    except ValueError as error:
-        raise UserError(f"--arch {arch}: {error}") from error
+    if init_from is not None:
+        from .pretrained import initial_config
+
+        config = initial_config(arch, data.sequence_length)
+    else:
+        try:
+            config = preset_config(arch, data.sequence_length, width_multiplier)
+        except ValueError as error:
+            raise UserError(f"--arch {arch}: {error}") from error
     train_split, validation = data.splits["train"], data.splits["validation"]
 
     with _deterministic_torch(num_threads) as threads:
         torch.manual_seed(random_state)
-        model = RegCNNForSequenceClassification(config).to(device)
+        initialised = None
+        if init_from is not None:
+            from .pretrained import init_model
+
+            model, initialised = init_model(arch, init_from, data.sequence_length, init_task)
+            model, config = model.to(device), model.config
+            _log(verbose, f"initialised from {init_from} (sha256 {initialised['sha256'][:12]}..., task {init_task} of "
+                 f"{initialised['n_tasks']}; dense layer: positions {initialised['first_kept_position']} to "
+                 f"{initialised['first_kept_position'] + initialised['kept_positions'] - 1} of "
+                 f"{initialised['original_positions']})")
+        else:
+            model = RegCNNForSequenceClassification(config).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
         rng = np.random.default_rng(random_state)
         n_params = sum(p.numel() for p in model.parameters())
@@ -372,8 +399,9 @@ def train(
             "seed": random_state,
             "num_threads": threads,
             "device": str(device),
+            "init_from": initialised,
         }
-        config.training = {**data.provenance["summary"], "seed": random_state}
+        config.training = {**data.provenance["summary"], "seed": random_state, "init_from": initialised}
         log = {
             "hyperparameters": hyperparameters,
             "data": data.provenance,
@@ -403,29 +431,39 @@ def _evaluate(model, data: TrainingData, device) -> dict:
 
 
 def _write_model_folder(model, out: Path, *, force: bool, results: dict, log: dict) -> None:
-    from .model_card import write_model_card
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
     from transformers.utils import logging as transformers_logging
+
+    from .model_card import write_model_card
 
     bars = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()  # its one-shard "Writing model shards" bar
     try:
-        model.save_pretrained(staging)
-        _write_json(staging / "eval_results.json", results)
-        _write_json(staging / "training_log.json", log)
-        write_model_card(staging, model_name=out.name)
+        with staged_model_folder(out, force=force) as staging:
+            model.save_pretrained(staging)
+            _write_json(staging / "eval_results.json", results)
+            _write_json(staging / "training_log.json", log)
+            write_model_card(staging, model_name=out.name)
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
+
+
+@contextlib.contextmanager
+def staged_model_folder(out: Path, *, force: bool):
+    """Yield a hidden staging folder next to ``out``; rename it to ``out`` when the block succeeds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        yield staging
         if out.exists():
             if not force:
                 raise UserError(f"{out} appeared while training; use --force to replace it")
             shutil.rmtree(out)
         staging.rename(out)
     finally:
-        if bars:
-            transformers_logging.enable_progress_bar()
         if staging.exists():
             shutil.rmtree(staging)
 

@@ -6,7 +6,7 @@ import argparse
 
 from regsim.dataset_builder.core.cli import add_verbose
 
-ARCHITECTURES = ("basset", "beluga", "tiny")
+ARCHITECTURES = ("basset", "beluga", "tiny", "gkmsvm")
 
 
 def register(subparsers) -> None:
@@ -16,12 +16,15 @@ def register(subparsers) -> None:
         description=(
             "Train a CNN preset on a regsim dataset: Adam (lr 1e-3), batches half positives and half negatives, "
             "early stopping on the validation auPRC; evaluate once on the test split; write MODEL_DIR with "
-            "save_pretrained (safetensors), eval_results.json, training_log.json and a model card."
+            "save_pretrained (safetensors), eval_results.json, training_log.json and a model card. "
+            "--arch gkmsvm trains a gapped k-mer SVM (gkmsvm-lite) instead: same folder contract, weights in "
+            "model.safetensors."
         ),
     )
     train.add_argument("--dataset", required=True, metavar="DIR", help="dataset folder from `regsim build` (or a Hub dataset id)")
     train.add_argument("--config", default=None, metavar="NAME", help="dataset config (default: the dataset's default)")
-    train.add_argument("--arch", required=True, choices=ARCHITECTURES, help="preset; `tiny` is for tests")
+    train.add_argument("--arch", required=True, choices=ARCHITECTURES,
+                       help="CNN preset (`tiny` is for tests) or `gkmsvm` (gapped k-mer SVM)")
     train.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
     train.add_argument("--seed", type=int, default=0, help="seeds weights, batch order and dropout (default 0)")
     train.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
@@ -41,6 +44,20 @@ def register(subparsers) -> None:
         help="do not replace training sequences by their reverse complement (default: each with probability 1/2)",
     )
     train.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    train.add_argument("--init-from", default=None, metavar="FILE",
+                       help="basset/beluga: start from public weights (Kipoi's Basset PyTorch port, "
+                       "pretrained_model_reloaded_th.pth; ExPecto's deepsea.beluga.pth) at full width")
+    train.add_argument("--init-task", type=int, default=0, metavar="N",
+                       help="output unit of --init-from kept as the logit (0-based; default 0)")
+    gkm = train.add_argument_group("gkm-SVM (--arch gkmsvm)")
+    gkm.add_argument("--gkm-kernel", default="gkm_esttrunc",
+                     help="gkmsvm-lite kernel or lsgkm -t number (default gkm_esttrunc, -t 2)")
+    gkm.add_argument("--gkm-l", type=int, default=11, help="word length L (default 11)")
+    gkm.add_argument("--gkm-k", type=int, default=7, help="informative positions k (default 7)")
+    gkm.add_argument("--gkm-d", type=int, default=3, help="maximum mismatches d (default 3)")
+    gkm.add_argument("--gkm-c", type=float, default=1.0, help="SVM C (default 1)")
+    gkm.add_argument("--gkm-max-per-class", type=int, default=20_000,
+                     help="at most this many positives and negatives of the train split (default 20000)")
     train.add_argument("--force", action="store_true", help="replace an existing MODEL_DIR")
     add_verbose(train)
     train.set_defaults(handler=_train)
@@ -60,6 +77,18 @@ def register(subparsers) -> None:
 def _train(args: argparse.Namespace) -> int:
     from .train import train
 
+    if args.arch == "gkmsvm":
+        from regsim.dataset_builder.core.errors import UserError
+
+        from .gkmsvm import train_gkmsvm
+
+        if args.init_from:
+            raise UserError("--init-from applies to --arch basset or beluga, not gkmsvm")
+        train_gkmsvm(args.dataset, out=args.out, config_name=args.config, kernel=args.gkm_kernel,
+                     word_length=args.gkm_l, informative=args.gkm_k, max_mismatch=args.gkm_d, C=args.gkm_c,
+                     max_per_class=args.gkm_max_per_class, num_threads=args.threads, force=args.force,
+                     random_state=args.seed, verbose=True)
+        return 0
     train(
         args.dataset,
         arch=args.arch,
@@ -74,6 +103,8 @@ def _train(args: argparse.Namespace) -> int:
         force=args.force,
         batch_size=args.batch_size,
         device=args.device,
+        init_from=args.init_from,
+        init_task=args.init_task,
         random_state=args.seed,
         verbose=True,
     )

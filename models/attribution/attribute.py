@@ -18,7 +18,10 @@ name                              references             output        function
 ``zheng``                         none                   (N, 4, L)     :func:`~.gradcam.zheng`
 ``grad_x_act_first``              none                   (N, L)        :func:`~.gradcam.grad_x_act`
 ``deeplift_first``                any (default shuffled) (N, L)        :func:`~.deeplift.deeplift_layer`
+``gkmexplain``                    none                   (N, 4, L)     :func:`~.gkmexplain.gkmexplain` (gkm-SVMs only)
 ================================  =====================  ============  ==============================
+
+A gkm-SVM (:mod:`models.gkmsvm`) takes ``gkmexplain`` and ``ism`` (:func:`~.gkmexplain.gkm_ism`).
 
 Suffixes: ``_offsimplex`` applies the off-simplex gradient correction (gradient-based methods:
 ``saliency``, ``grad_x_input``, ``integrated_gradients``, ``deeplift``, ``deepshap``, ``zheng``);
@@ -50,6 +53,7 @@ from regsim.dataset_builder.core.errors import UserError
 
 from ._common import Completeness, validate_inputs
 from .deeplift import deeplift, deeplift_layer, deepshap
+from .gkmexplain import gkm_ism, gkmexplain
 from .gradcam import grad_x_act, gradcam, zheng
 from .gradients import grad_x_input, saliency
 from .integrated_gradients import DEFAULT_N_STEPS, integrated_gradients
@@ -115,8 +119,12 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("grad_x_act_first", grad_x_act, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("deeplift_first", deeplift_layer, ANY_REFERENCE, "shuffled", base_level=True, completeness=True,
                    options={"layer": "first"}),
+        MethodSpec("gkmexplain", gkmexplain, ("none",), "none", completeness=True),
     ]
 }
+
+# What a gkm-SVM (models.gkmsvm) takes, and the function that computes it there.
+GKMSVM_METHODS = {"ism": gkm_ism, "gkmexplain": gkmexplain}
 
 _METHOD = re.compile(r"^(?P<base>[a-z_]+?)(?:_(?P<steps>\d+)steps)?(?P<offsimplex>_offsimplex)?$")
 
@@ -214,8 +222,17 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
     -------
     AttributionResult
     """
+    from regsim.models.gkmsvm import GkmSVMModel
+
     X = validate_inputs(X)
     spec, kwargs = parse_method(method, n_steps)
+    function = spec.function
+    if isinstance(model, GkmSVMModel):
+        if method not in GKMSVM_METHODS:
+            raise UserError(f"method {method!r} needs a neural network; a gkm-SVM takes {', '.join(GKMSVM_METHODS)}")
+        function = GKMSVM_METHODS[method]
+    elif function is gkmexplain:
+        raise UserError("method 'gkmexplain' explains gkm-SVMs (`regsim train --arch gkmsvm`), not neural networks")
     reference = reference or spec.default_reference
     if not spec.needs_reference:
         if reference != "none":
@@ -230,13 +247,13 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
     tail = {"device": device, "random_state": random_state, "verbose": verbose}
     if batch_size is not None:
         tail["batch_size"] = int(batch_size)
-    if spec.function in (deeplift, deepshap, integrated_gradients):
+    if function in (deeplift, deepshap, integrated_gradients, gkmexplain):
         kwargs["hypothetical"] = True
     if spec.completeness:
         kwargs["return_completeness"] = True
 
     start = time.perf_counter()
-    output = spec.function(model, X, **kwargs, **tail)
+    output = function(model, X, **kwargs, **tail)
     seconds = time.perf_counter() - start
 
     completeness = None
@@ -254,7 +271,7 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
         arrays["output_difference"] = completeness.output_difference.astype(np.float64)
         arrays["attribution_sum"] = completeness.attribution_sum.astype(np.float64)
     settings = {k: v for k, v in kwargs.items() if k not in ("hypothetical", "return_completeness", "references")}
-    settings.update({"function": f"{spec.function.__module__}.{spec.function.__name__}",
+    settings.update({"function": f"{function.__module__}.{function.__name__}",
                      "batch_size": tail.get("batch_size"), "random_state": random_state})
     return AttributionResult(method, reference, arrays, settings, seconds, completeness)
 

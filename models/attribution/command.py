@@ -8,7 +8,7 @@ from regsim.dataset_builder.core.cli import add_verbose
 
 _METHODS_HELP = (
     "ism, saliency, grad_x_input, integrated_gradients, deeplift, deepshap, gradcam_last, gradcam_first, "
-    "zheng, grad_x_act_first, deeplift_first; suffix _offsimplex for the gradient-based ones, "
+    "zheng, grad_x_act_first, deeplift_first, deeplift_rsconv, deepshap_rsconv; gkmexplain and ism for gkm-SVMs; suffix _offsimplex for the gradient-based ones, "
     "integrated_gradients_<K>steps for K steps"
 )
 

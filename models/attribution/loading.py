@@ -11,7 +11,8 @@ from regsim.dataset_builder.core.sequences import one_hot_encode
 
 
 def load_model(model_dir, device=None):
-    """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
+    """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode, or a gkm-SVM
+    (:class:`models.gkmsvm.GkmSVMModel`) for a folder written by ``regsim train --arch gkmsvm``.
 
     Importing :mod:`regsim.models` (this module's parent) registered regsim's auto classes.
     """
@@ -26,6 +27,10 @@ def load_model(model_dir, device=None):
         raise UserError(f"model folder {model_dir} does not exist")
     if not (path / "config.json").exists():
         raise UserError(f"model folder {model_dir} has no config.json; give a folder written by `regsim train`")
+    from regsim.models.gkmsvm import is_gkmsvm_folder, load_gkmsvm
+
+    if is_gkmsvm_folder(path):
+        return load_gkmsvm(path)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(path))
     except (OSError, ValueError, KeyError) as error:
