@@ -208,7 +208,7 @@ def train_gkmsvm(
         svm = gkmsvm.train_gkmsvm(X[y == 1], X[y == 0], kernel_type=kernel_type, l=word_length, k=informative,
                                   d=max_mismatch, C=C, device="cpu", solver="libsvm")
         train_seconds = time.perf_counter() - started
-        model = GkmSVMModel(svm, {})
+        model = GkmSVMModel(svm, {"sequence_length": data.sequence_length})
         results = {}
         for name in ("test", "validation"):
             split = data.splits[name]
