@@ -9,7 +9,7 @@ import pytest
 from regsim.cli import main
 from regsim.metrics import score_attributions
 from regsim.metrics.benchmark.pipeline import QUICK_SETTINGS, BenchmarkSettings, load_metric, run_benchmark
-from regsim.metrics.benchmark.plan import FULL_RUNS, quick_runs, scoring_input
+from regsim.metrics.benchmark.plan import FULL_RUNS, GKMSVM_RUNS, quick_runs, scoring_input
 from regsim.metrics.benchmark.report import paper_findings
 from regsim.metrics.benchmark.cache import stage_key
 
@@ -30,7 +30,7 @@ def test_quick_report_files_and_columns(quick_report):
                        "fig_references.png", "fig_tracks_realistic_basset.png", "fig_tracks_realistic_beluga.png"]
     results = pd.read_csv(quick_report / "results.csv")
     runs = quick_runs(QUICK_SETTINGS["n_refs"])
-    assert len(results) == 2 * 2 * len(runs)  # datasets x archs x runs
+    assert len(results) == 2 * 2 * (len(runs) + len(GKMSVM_RUNS))  # datasets x archs x (CNN runs + the SVM's)
     assert set(results["dataset"]) == {"realistic", "simple"} and set(results["arch"]) == {"basset", "beluga"}
     assert (results["n_sequences"] == QUICK_SETTINGS["n_top"]).all()
     # every key the metric returns, for both of its configs
@@ -40,8 +40,14 @@ def test_quick_report_files_and_columns(quick_report):
     assert set(FIXED_COLUMNS) | keys <= set(results.columns)
     assert results["auprc_mean"].between(0, 1).all()
     # DeepLIFT-family rows report completeness within the issue's tolerance
-    deeplift = results[results["method"].isin(["deeplift", "deepshap"])]
+    deeplift = results[results["method"].isin(["deeplift", "deepshap", "deepshap_rsconv"])]
     assert (deeplift["completeness_max_rel"] <= 1e-4).all()
+    # the paper's missing rows, on both datasets beside both CNNs; GkmExplain sums to decision value - bias
+    for method in ("deepshap_rsconv", "gkmexplain"):
+        part = results[results["method"] == method]
+        assert set(zip(part["dataset"], part["arch"])) == {(d, a) for d in ("realistic", "simple")
+                                                            for a in ("basset", "beluga")}
+    assert (results.loc[results["method"] == "gkmexplain", "completeness_max_rel"] <= 1e-3).all()
     report = (quick_report / "report.md").read_text()
     for heading in ["Model accuracy", "Method comparison", "Reference comparison", "GradCAM family",
                     "Example sequences", "Integrated Gradients path", "The paper's numbers beside ours",
@@ -107,8 +113,10 @@ def test_full_grid_covers_the_issue():
                    ("deepshap", "shuffled10"), ("deepshap", "shuffled20"), ("deepshap", "shuffled50"),
                    ("integrated_gradients_10steps", "shuffled10"), ("integrated_gradients_20steps", "shuffled10"),
                    ("ism", "none"), ("gradcam_last", "none"), ("gradcam_first", "none"), ("zheng", "none"),
-                   ("grad_x_act_first", "none"), ("deeplift_first", "shuffled20"), ("grad_x_input_offsimplex", "none")]:
+                   ("grad_x_act_first", "none"), ("deeplift_first", "shuffled20"), ("grad_x_input_offsimplex", "none"),
+                   ("deepshap_rsconv", "shuffled20")]:
         assert needed in runs
+    assert [(r.method, r.reference) for r in GKMSVM_RUNS] == [("gkmexplain", "none")]
 
 
 def _row(dataset, arch, method, reference, auprc, groups="methods", sem=0.01):

@@ -33,7 +33,7 @@ from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.io import sha256 as file_sha256
 from regsim.dataset_builder.core.log import StageLog
 
-from .plan import FULL_RUNS, Run, quick_runs, scoring_input
+from .plan import FULL_RUNS, GKMSVM_RUNS, Run, quick_runs, scoring_input
 from .cache import StageCache, source_fingerprint, stage_key
 from .. import METRIC_PATH
 
@@ -64,8 +64,10 @@ class BenchmarkSettings:
         references: a smoke run of every stage (:data:`QUICK_SETTINGS`).
     epochs, width_multiplier : optional
         Training overrides.
+    gkmsvm : bool, default True
+        Also train a gkm-SVM per dataset and score GkmExplain on each CNN's scored set.
     train_threads : int, default 2
-        PyTorch threads for training. Training is bit-reproducible for a fixed thread count only
+        PyTorch threads for training (numba threads for the gkm-SVM). Training is bit-reproducible for a fixed thread count only
         (CPU reductions depend on it), so this is a constant rather than the machine's core count.
     cache_dir : path, optional
         Default ``<out>/cache``.
@@ -85,6 +87,7 @@ class BenchmarkSettings:
     width_multiplier: float | None = None
     train_threads: int = 2
     cache_dir: str | None = None
+    gkmsvm: bool = True
 
 
 @dataclass
@@ -127,6 +130,12 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     rows, models, examples_for_figures = [], {}, {}
     for dataset_name, dataset_dir in datasets.items():
         examples = _load_split(dataset_dir, settings.split)
+        svm = None
+        if settings.gkmsvm:
+            log(f"stage 2/6: gkm-SVM on the {dataset_name} dataset")
+            svm_dir = _train_gkmsvm(settings, cache, dataset_dir, log)
+            svm = (load_model(svm_dir), file_sha256(svm_dir / "model.safetensors"))
+            models[(dataset_name, "gkmsvm")] = {"model_dir": str(svm_dir), **_eval_results(svm_dir)}
         for arch in settings.archs:
             log(f"stage 2/6: model {arch} on the {dataset_name} dataset")
             given = settings.models.get(arch) if dataset_name == "realistic" else None
@@ -143,9 +152,11 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
             weights = file_sha256(model_dir / "model.safetensors")
             examples_for_figures[(dataset_name, arch)] = {"model": model, "X": X, "masks": masks, "ids": ids,
                                                           "attributions": {}}
-            for run in runs:
+            for run in runs + (GKMSVM_RUNS if svm else []):
                 log(f"stage 4/6: {dataset_name}/{arch}: {run.method} with reference {run.reference}")
-                arrays, meta = _attribution(cache, model, X, ids, run, weights, settings.seed, dataset_name, arch)
+                explained, explained_weights = svm if run in GKMSVM_RUNS else (model, weights)
+                arrays, meta = _attribution(cache, explained, X, ids, run, explained_weights, settings.seed,
+                                            dataset_name, arch)
                 log(f"stage 5/6: scoring {run.method}__{run.reference}")
                 scores = _scores(cache, run, arrays, masks, intervals, meta["sha256"])
                 rows.append({"dataset": dataset_name, "arch": arch, "method": run.method,
@@ -247,6 +258,24 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
         return path
     staging = cache.staging(path)
     train(str(dataset_dir), arch=arch, out=staging, random_state=settings.seed, verbose=log.verbose, **options)
+    return cache.commit(staging, path)
+
+
+def _train_gkmsvm(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, log) -> Path:
+    from regsim.models.gkmsvm import DEFAULT_MAX_PER_CLASS, train_gkmsvm
+
+    manifest = json.loads((dataset_dir / "build_manifest.json").read_text()) if (
+        dataset_dir / "build_manifest.json").exists() else {}
+    data_key = {k: v for k, v in manifest.get("outputs", {}).items() if k.endswith(".parquet")} or str(dataset_dir)
+    path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-gkmsvm",
+                      stage_key(data=data_key, arch="gkmsvm", max_per_class=DEFAULT_MAX_PER_CLASS, seed=settings.seed,
+                                version=__version__, code=source_fingerprint("models/gkmsvm.py")))
+    if (path / "eval_results.json").exists():
+        log(f"  cached at {path}")
+        return path
+    staging = cache.staging(path)
+    train_gkmsvm(str(dataset_dir), out=staging, num_threads=settings.train_threads, random_state=settings.seed,
+                 verbose=log.verbose)
     return cache.commit(staging, path)
 
 

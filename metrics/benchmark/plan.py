@@ -32,12 +32,17 @@ FULL_RUNS = [
     Run("deepshap", "shuffled10", "DeepLIFT, 10 shuffled references", ("references",)),
     Run("deepshap", "shuffled20", "DeepLIFT, 20 shuffled references", ("methods", "references")),
     Run("deepshap", "shuffled50", "DeepLIFT, 50 shuffled references", ("references",)),
+    Run("deepshap_rsconv", "shuffled20", "DeepLIFT RSConv (RevealCancel on dense layers), 20 shuffled references",
+        ("methods",)),
     Run("gradcam_last", "none", "GradCAM, last conv layer", ("methods", "gradcam")),
     Run("gradcam_first", "none", "GradCAM, first conv layer", ("gradcam",)),
     Run("zheng", "none", "GradCAM first layer x input gradient (Zheng et al.)", ("gradcam",)),
     Run("grad_x_act_first", "none", "grad x activation, first conv layer", ("gradcam",)),
     Run("deeplift_first", "shuffled20", "DeepLIFT at the first conv layer, 20 shuffled references", ("gradcam",)),
 ]
+
+# Runs on the dataset's gkm-SVM instead of the CNN (the same SVM beside each CNN, as the paper).
+GKMSVM_RUNS = [Run("gkmexplain", "none", "GkmExplain (gkm-SVM)", ("methods",))]
 
 
 def quick_runs(n_refs: int) -> list[Run]:
