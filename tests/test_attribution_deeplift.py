@@ -262,3 +262,54 @@ def test_reveal_cancel_batch_size_invariant():
     a = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=5)
     b = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=64)
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def _deeplift_package_reveal_cancel(weights, biases, x, r):
+    """RevealCancel on a dense ReLU net, written in numpy after the deeplift package (0.6.13.0:
+    layers/core.py ``Dense`` pos/neg contributions and multiplier routing, layers/activations.py
+    ``Activation`` with ``NonlinearMxtsMode.RevealCancel``, ``pseudocount_near_zero`` at 1e-7)."""
+    relu = lambda z: np.maximum(z, 0)  # noqa: E731
+    near_zero = lambda v: v + 1e-7 * (np.abs(v) < 1e-7)  # noqa: E731
+    pos, neg = lambda v: v * (v > 0), lambda v: v * (v < 0)  # noqa: E731
+    acts_x, acts_r, parts = [x], [r], []
+    for W, b in zip(weights[:-1], biases[:-1]):
+        d = acts_x[-1] - acts_r[-1]
+        d_pos = pos(d) @ pos(W).T + neg(d) @ neg(W).T
+        d_neg = neg(d) @ pos(W).T + pos(d) @ neg(W).T
+        z_r = acts_r[-1] @ W.T + b
+        p, n = near_zero(d_pos), near_zero(d_neg)
+        dy_pos = 0.5 * ((relu(z_r + p) - relu(z_r)) + (relu(z_r + n + p) - relu(z_r + n)))
+        dy_neg = 0.5 * ((relu(z_r + n) - relu(z_r)) + (relu(z_r + p + n) - relu(z_r + p)))
+        parts.append((dy_pos / p, dy_neg / n, d))
+        acts_x.append(relu(acts_x[-1] @ W.T + b))
+        acts_r.append(relu(z_r))
+    m = weights[-1][0]  # multipliers of the last hidden layer's output
+    for W, (pos_scale, neg_scale, d) in zip(weights[-2::-1], parts[::-1]):
+        g_pos, g_neg = m * pos_scale, m * neg_scale
+        m = ((d > 0) * (g_pos @ pos(W) + g_neg @ neg(W)) + (d < 0) * (g_pos @ neg(W) + g_neg @ pos(W))
+             + (d == 0) * (0.5 * (g_pos + g_neg) @ W))
+    return m * (x - r)
+
+
+def test_reveal_cancel_matches_the_deeplift_package_formulas_on_a_dense_net():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(40, 12), nn.ReLU()),
+                          nn.Sequential(nn.Linear(12, 6), nn.ReLU()), nn.Linear(6, 1)).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.mul_(3.0)
+                module.bias.normal_(0, 0.3)
+    X = random_one_hot(4, 10, seed=8)
+    refs = make_references(X, "shuffled", n_refs=1, random_state=2)
+    ours = deeplift(model, X, refs, rule="revealcancel")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    weights = [m.weight.detach().double().numpy() for m in linears]
+    biases = [m.bias.detach().double().numpy() for m in linears]
+    theirs = _deeplift_package_reveal_cancel(weights, biases, X.reshape(4, -1).astype(np.float64),
+                                             refs[:, 0].reshape(4, -1).astype(np.float64)).reshape(X.shape)
+    theirs = theirs.sum(axis=1)  # per position (ours are projected onto the observed base, same sums)
+    assert np.abs(theirs).max() > 0.05
+    np.testing.assert_allclose(ours.sum(axis=1), theirs, atol=1e-5 * np.abs(theirs).max())
+    rescale = deeplift(model, X, refs).sum(axis=1)
+    assert np.abs(rescale - theirs).max() > 1e-2 * np.abs(theirs).max()  # and Rescale would not match
