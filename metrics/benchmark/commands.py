@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     parser.add_argument("--simple-dataset", help="simple dataset folder (default: build the simple preset)")
     parser.add_argument("--no-simple", action="store_true", help="skip the simple dataset")
     parser.add_argument("--no-gkmsvm", action="store_true", help="skip the gkm-SVM and its GkmExplain rows")
+    parser.add_argument("--gkmsvm-max-per-class", type=int, default=1000, metavar="N",
+                        help="gkm-SVM training sequences per class (default 1000; the paper: up to 20000)")
     parser.add_argument("--model", action="append", default=[], metavar="ARCH=DIR",
                         help="use a trained model for the realistic dataset (repeatable)")
     parser.add_argument("--archs", default="basset,beluga", help="architectures (default basset,beluga)")
@@ -51,6 +53,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         archs=tuple(a.strip() for a in args.archs.split(",") if a.strip()), include_simple=not args.no_simple,
         n_top=args.n_top, split=args.split, seed=args.seed, quick=args.quick, epochs=args.epochs,
         width_multiplier=args.width_multiplier, cache_dir=args.cache_dir, gkmsvm=not args.no_gkmsvm,
+        gkmsvm_max_per_class=args.gkmsvm_max_per_class,
     )
     result = run_benchmark(settings, verbose=not args.quiet)
     print(f"benchmark done in {result['seconds'] / 60:.1f} min: {result['report']}")
