@@ -40,6 +40,17 @@ DEFAULT_MAX_PER_CLASS = 20_000
 EXPLAINABLE_KERNELS = ("gkm_cnt", "gkm_estfull", "gkm_esttrunc", "gkmrbf")
 
 
+def gkmsvm_module():
+    """``import gkmsvm`` without its warning that numba already runs the OpenMP threading layer (regsim's
+    own numba kernels start it; gkmsvm-lite would pick the workqueue layer if it came first)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Numba's threading layer is already initialized", category=RuntimeWarning)
+        import gkmsvm
+    return gkmsvm
+
+
 class GkmSVMModel:
     """A trained gkm-SVM with its folder metadata.
 
@@ -90,8 +101,9 @@ def save_gkmsvm(model: GkmSVMModel, folder: Path) -> None:
 
 def load_gkmsvm(model_dir) -> GkmSVMModel:
     """Read a folder written by :func:`train_gkmsvm`."""
-    from gkmsvm import GkmSVM
     from safetensors import safe_open
+
+    GkmSVM = gkmsvm_module().GkmSVM
 
     folder = Path(model_dir)
     path = folder / "model.safetensors"
@@ -185,8 +197,7 @@ def train_gkmsvm(
                         f"d={max_mismatch}")
     if max_per_class < 1 or C <= 0 or num_threads < 1:
         raise UserError("--max-per-class and --threads must be positive integers and --svm-c a positive number")
-    import gkmsvm
-
+    gkmsvm = gkmsvm_module()
     try:
         kernel_type = gkmsvm.resolve_kernel_type(int(kernel) if str(kernel).isdigit() else kernel)
     except (ValueError, NotImplementedError) as error:

@@ -50,8 +50,9 @@ def gkmexplain(model, X, *, hypothetical: bool = False, return_completeness: boo
     np.ndarray or (np.ndarray, Completeness)
         ``(N, 4, L)`` float32.
     """
-    import gkmsvm
+    from regsim.models.gkmsvm import gkmsvm_module
 
+    gkmsvm = gkmsvm_module()
     model, explainable = _checked_model(model)
     if model.svm.kernel_type not in explainable:
         raise UserError(f"GkmExplain needs one of the kernels {', '.join(explainable)}; this model has "
@@ -73,8 +74,9 @@ def gkmexplain(model, X, *, hypothetical: bool = False, return_completeness: boo
 def gkm_ism(model, X, *, batch_size: int = DEFAULT_BATCH_SIZE, device=None, random_state=0, verbose: bool = False):
     """ISM of a gkm-SVM: ``(N, 4, L)`` float32 change of the decision value for every substitution
     (0 at the observed base and at positions whose base is not A/C/G/T)."""
-    import gkmsvm
+    from regsim.models.gkmsvm import gkmsvm_module
 
+    gkmsvm = gkmsvm_module()
     model, _ = _checked_model(model)
     X = validate_inputs(X)
     out = np.zeros(X.shape, dtype=np.float32)
