@@ -364,3 +364,34 @@ def test_read_only_destination_is_one_line(inputs, tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(tempfile, "mkdtemp", read_only)
     one_line_error(capsys, 2, *build_args(inputs, tmp_path / "ds"), contains=("Permission denied",))
+
+
+# --- the metric: a bad call never poisons the instance ----------------------------------------------------
+
+def test_metric_refuses_bad_examples_and_stays_usable():
+    import evaluate
+
+    from regsim.metrics import METRIC_PATH, MotifAttributionInputError, score_attributions
+
+    metric = evaluate.load(METRIC_PATH)
+    good = dict(predictions=[[0.1, 0.9, 0.8, 0.2, 0.0], [0.3, 0.3, 0.3, 0.3, 0.3]],
+                references=[[0, 1, 1, 0, 0], [0, 0, 1, 1, 0]])
+    bad_calls = [
+        (dict(predictions=[[0.1, 0.2], []], references=[[0, 1], [0, 1]]), "example 1: predictions are empty"),
+        (dict(predictions=[[[], [], [], []]], references=[[]]), "example 0: predictions are empty"),
+        (dict(predictions=[[0.1, 0.2], [0.3, [0.4]]], references=[[0, 1], [0, 1]]), "example 1: predictions is ragged"),
+        (dict(predictions=[[0.1, 0.2]], references=[[]]), "example 0: references are empty"),
+        (dict(predictions=[], references=[]), "no examples"),
+    ]
+    for call, message in bad_calls:
+        with pytest.raises(ValueError, match=message):
+            metric.compute(**call)
+        assert metric.compute(**good)["auroc_mean"] == pytest.approx(0.75)  # the card's example, still right
+    with pytest.raises(ValueError, match="example 0: predictions are empty"):
+        metric.add_batch(predictions=[[]], references=[[]])
+    metric.add_batch(**good)
+    assert metric.compute()["auprc_mean"] == pytest.approx(0.7)
+    with pytest.raises(MotifAttributionInputError, match="example 0: predictions are empty"):
+        score_attributions([[]], [[]])
+    with pytest.raises(MotifAttributionInputError, match="no examples to score"):
+        score_attributions([], [])
