@@ -77,12 +77,15 @@ class GkmSVMModel:
 
 
 def is_gkmsvm_folder(model_dir) -> bool:
-    """Whether ``model_dir/config.json`` says ``model_type: gkmsvm``."""
-    path = Path(model_dir) / "config.json"
+    """Whether ``model_dir`` is a gkm-SVM folder written by :func:`train_gkmsvm` (``config.json`` says
+    ``model_type: gkmsvm``; ``model.safetensors`` and ``eval_results.json`` are there)."""
+    path = Path(model_dir)
     try:
-        return json.loads(path.read_text()).get("model_type") == MODEL_TYPE
+        config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
         return False
+    return isinstance(config, dict) and config.get("model_type") == MODEL_TYPE and all(
+        (path / name).is_file() for name in ("model.safetensors", "eval_results.json"))
 
 
 def save_gkmsvm(model: GkmSVMModel, folder: Path) -> None:
@@ -264,10 +267,12 @@ def train_gkmsvm(
 
 
 def _write_folder(model: GkmSVMModel, out: Path, *, force: bool, results: dict, training_log: dict) -> None:
-    from .model_card import write_gkmsvm_card
-    from .train import _write_json, staged_model_folder
+    from regsim.dataset_builder.core.io import replace_folder
 
-    with staged_model_folder(out, force=force) as staging:
+    from .model_card import write_gkmsvm_card
+    from .train import _write_json
+
+    with replace_folder(out, force=force, is_ours=is_gkmsvm_folder, kind="model") as staging:
         save_gkmsvm(model, staging)
         _write_json(staging / "eval_results.json", results)
         _write_json(staging / "training_log.json", training_log)
