@@ -35,6 +35,7 @@ from regsim.dataset_builder.core.log import StageLog
 
 from .plan import FULL_RUNS, Run, quick_runs, scoring_input
 from .cache import StageCache, source_fingerprint, stage_key
+from .ceiling import REFERENCE_ARCHS
 from .. import METRIC_PATH
 
 QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
@@ -53,6 +54,8 @@ class BenchmarkSettings:
     models : dict, optional
         ``arch -> model folder`` for the realistic dataset (skips its training).
     archs : tuple of str, default ("basset", "beluga")
+    reference_archs : tuple of str, default ("reference",)
+        Trained on every dataset for Table 1 and the flag (:mod:`.ceiling`); not attributed.
     include_simple : bool, default True
         Also run the simple dataset (the paper's contrast).
     n_top : int, default 200
@@ -76,6 +79,7 @@ class BenchmarkSettings:
     simple_dataset: str | None = None
     models: dict = field(default_factory=dict)
     archs: tuple = ("basset", "beluga")
+    reference_archs: tuple = REFERENCE_ARCHS
     include_simple: bool = True
     n_top: int = 200
     split: str = "test"
@@ -127,6 +131,10 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     rows, models, examples_for_figures = [], {}, {}
     for dataset_name, dataset_dir in datasets.items():
         examples = _load_split(dataset_dir, settings.split)
+        for arch in settings.reference_archs:
+            log(f"stage 2/6: reference model {arch} on the {dataset_name} dataset")
+            model_dir = _train(settings, cache, dataset_dir, arch, log)
+            models[(dataset_name, arch)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
         for arch in settings.archs:
             log(f"stage 2/6: model {arch} on the {dataset_name} dataset")
             given = settings.models.get(arch) if dataset_name == "realistic" else None
