@@ -11,11 +11,14 @@ This file is copied next to the weights by ``save_pretrained`` (the Hub loads it
 Presets (:func:`preset_config`), widths at ``width_multiplier = 1``:
 
 - ``basset`` (Kelley et al. 2016): conv 300x19, 200x11, 200x7, each with batch norm and max-pool
-  3, 4, 4; two dense layers of 1000 units with dropout 0.3 (no batch norm on the dense layers: with
+  3, 4, 4; two dense layers of 1000 units with dropout 0.5 (0.3 before issue 17: part of the recipe
+  that let the model over-fit, see benchmarks/bench_train.py; no batch norm on the dense layers: with
   it the model over-fitted the embedded default dataset sooner, test auROC 0.75 against 0.79-0.80).
 - ``beluga`` (DeepSEA Beluga, Zhou et al. 2018): pairs of 8-bp convolutions with 320, 480 and 640
   channels; dropout 0.2 and max-pool 4 after the first two pairs, dropout 0.5 after the last; one dense
-  layer of 2003 units.
+  layer of 2003 units. Batch norm after every convolution (since issue 17; the published model has
+  none): without it the model sat at the constant output (training loss ln 2) for 10 epochs on simple
+  data, and early stopping could end training before it learned anything (benchmarks/bench_train.py).
 - ``reference``: the plain reference CNN that shows what the data allow: one convolution of 64
   filters x 15 bp (``"valid"`` padding), ReLU, global max pooling (a ``MaxPool1d`` as wide as the
   convolution's output, so every attribution rule for max pooling applies), one dense layer of 32 units.
@@ -48,14 +51,14 @@ PRESETS = {
         "conv_batch_norm": True,
         "dense_units": [1000, 1000],
         "dense_batch_norm": False,
-        "dense_dropout": 0.3,
+        "dense_dropout": 0.5,
     },
     "beluga": {
         "conv_channels": [320, 320, 480, 480, 640, 640],
         "conv_kernel_sizes": [8, 8, 8, 8, 8, 8],
         "conv_dropout": [0.0, 0.2, 0.0, 0.2, 0.0, 0.5],
         "pool_sizes": [1, 4, 1, 4, 1, 1],
-        "conv_batch_norm": False,
+        "conv_batch_norm": True,
         "dense_units": [2003],
         "dense_batch_norm": False,
         "dense_dropout": 0.0,

@@ -13,7 +13,7 @@ Output folder (written under a temporary name, renamed at the end):
 - ``eval_results.json``: ``test_auroc``, ``test_auprc``, ``validation_auprc``, ``validation_auroc``,
   ``epochs``, ``best_epoch``, ``train_seconds``, split sizes;
 - ``training_log.json``: hyper-parameters, data provenance, per-epoch history, software versions;
-- ``training_curves.png``: loss and validation auPRC per epoch (:func:`models.training_curves.plot_training_curves`);
+- ``training_curves.png``: loss and validation auPRC per epoch (:func:`models.plot_training_curves.plot_training_curves`);
 - ``README.md``: the model card (:mod:`models.model_card`).
 """
 
@@ -69,8 +69,8 @@ class Recipe:
 
 # Defaults of each preset; the choices and their measured effects are in benchmarks/bench_train.py and the README.
 RECIPES = {
-    "basset": Recipe(),
-    "beluga": Recipe(),
+    "basset": Recipe(weight_decay=0.1, lr_schedule="plateau", epochs=40, patience=8, max_shift=10),
+    "beluga": Recipe(weight_decay=0.1, lr_schedule="plateau", epochs=40, patience=8, max_shift=10),
     "reference": Recipe(epochs=40, patience=40),
     "tiny": Recipe(),
 }
@@ -522,7 +522,7 @@ def _evaluate(model, data: TrainingData, device) -> dict:
 
 def _write_model_folder(model, out: Path, *, force: bool, results: dict, log: dict) -> None:
     from .model_card import write_model_card
-    from .training_curves import plot_training_curves
+    from .plot_training_curves import plot_training_curves
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"

@@ -49,7 +49,7 @@ def test_basset_preset_layers_and_parameter_count():
         + (1000 + 1)
     )
     assert sum(p.numel() for p in model.parameters()) == by_hand == 2_767_901
-    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.3, 0.3]
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.5, 0.5]
 
 
 def test_beluga_preset_layers_follow_sequence_length():

@@ -328,7 +328,7 @@ def test_recipe_options_are_applied_recorded_and_deterministic(dataset, tmp_path
 def test_training_curves_plot_and_card(trained, tmp_path):
     from PIL import Image
 
-    from regsim.models.training_curves import plot_training_curves
+    from regsim.models.plot_training_curves import plot_training_curves
 
     out, _ = trained
     png = out / "training_curves.png"

@@ -62,7 +62,7 @@ def without_flagged(results: pd.DataFrame, models: dict, margin: float = MARGIN)
 def ceiling_section(models: dict, figures: Path, margin: float = MARGIN) -> list[str]:
     """Markdown lines: each model beside the best reference (flags), and every model's training curves
     (plotted into ``figures`` from its folder's ``training_log.json``)."""
-    from regsim.models.training_curves import plot_training_curves
+    from regsim.models.plot_training_curves import plot_training_curves
 
     gaps = model_gaps(models, margin)
     lines = ["### Distance to what the data allow", "",
