@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -35,24 +36,32 @@ from .dataset_card import (
     split_counts,
     yaml_header,
 )
+from . import _stream
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
 from .core.errors import UserError
 from .core.io import sha256
-from .format import SPLIT_ORDER, dataset_info, write_split
+from .format import SPLIT_ORDER, SplitWriter, dataset_info
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
-from .core.sequences import decode_integers, encode_integers
+from .core.sequences import encode_integers
 from .pvalues import scaled_pssm
-from .scan import scan
+from .scan import prepare_motifs
 from .simple import SIMPLE_PRESET, SIMPLE_PRESET_MOTIFS, simulate_simple
-from .simulate import annotate_instances, simulate_realistic
+from .simulate import choose_backbones
 from .splits import chromosome_splits, random_splits
-from .core.log import StageLog
+from .core.log import StageLog, progress
 
 DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
 EMBEDDED = files("regsim.dataset_builder").joinpath("data", "oct4_mafk")
 EMBEDDED_POSITIVES = "oct4_peaks_200bp.fa.gz"
 EMBEDDED_NEGATIVES = "mafk_peaks_200bp.fa.gz"
+#: Real records per batch of the streaming build: memory grows with it, the output never depends on it.
+DEFAULT_BATCH_SIZE = 2_000
+
+
+def default_num_proc() -> int:
+    """The CPUs this process may use (``--num-proc``'s default)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass
@@ -100,8 +109,9 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, verbose: bool = True) -> BuildResult:
-    """Build a dataset folder.
+def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, num_proc: int | None = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE, verbose: bool = True) -> BuildResult:
+    """Build a dataset folder, streaming: memory is bounded by a few batches, not by the dataset.
 
     Parameters
     ----------
@@ -111,6 +121,11 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
         Inputs and parameters.
     force : bool, default False
         Replace an existing folder.
+    num_proc : int, optional
+        Worker processes, one CPU each (default: every CPU this process may use). The output is
+        byte-identical for every value.
+    batch_size : int, default 2000
+        Real records per batch (peak memory grows with it; the output does not change).
     verbose : bool, default True
         Print stage progress and progress bars.
 
@@ -123,14 +138,20 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to replace it")
     settings = _resolve_defaults(settings)
+    num_proc = default_num_proc() if num_proc is None else int(num_proc)
+    if num_proc < 1:
+        raise UserError(f"--num-proc must be a positive integer, got {num_proc}")
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be a positive integer, got {batch_size}")
     log = StageLog(verbose)
+    run = _Run(num_proc, int(batch_size))
 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent if out.parent.exists() else None))
     try:
         if settings.mode == "realistic":
-            record = _build_realistic(settings, staging, log)
+            record = _build_realistic(settings, staging, log, run)
         else:
-            record = _build_simple(settings, staging, log)
+            record = _build_simple(settings, staging, log, run)
         log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
         if out.exists():
@@ -233,28 +254,61 @@ def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     )
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+@dataclass
+class _Run:
+    """How a build runs (not what it builds: the output is the same for every value)."""
+
+    num_proc: int
+    batch_size: int
+
+    @property
+    def threads(self) -> int:
+        """Scan and shuffle threads per process: one per process, numba's default when in-process."""
+        import numba
+
+        return numba.get_num_threads() if self.num_proc == 1 else 1
+
+
+def _ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
+    num_proc, threads, batch_size = run.num_proc, run.threads, run.batch_size
     positives, background, inputs = _read_inputs(s, log)
     width = positives.width
+    positive_splits, background_splits = _assign_splits(s, positives, background)
+    # Held whole, compactly: the real sequences as uint8 codes (negatives draw backbones from any positive).
+    positive_codes, background_codes = encode_integers(positives.sequences), encode_integers(background.sequences)
+    positives.sequences = background.sequences = None
+    n_positives, n_background = len(positive_codes), len(background_codes)
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     inputs.append(_motif_source(s.motifs, motifs))
-    log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
-              f"sequences of {width} bp (p < {s.threshold:g})")
+    log(f"scanning {len(motifs)} motifs over {n_positives} positives and {n_background} background "
+        f"sequences of {width} bp (p < {s.threshold:g}; {num_proc} process{'es' if num_proc > 1 else ''}, "
+        f"batches of {batch_size})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hits = scan(motifs, encode_integers(positives.sequences + background.sequences), threshold=s.threshold,
-                    verbose=log.verbose)
+        ready = prepare_motifs(motifs, threshold=s.threshold)
     for warning in caught:
         log(f"note: {warning.message}")
-    is_positive = hits["sequence_index"].to_numpy() < len(positives)
-    positive_hits = hits[is_positive].reset_index(drop=True)
-    background_hits = hits[~is_positive].assign(sequence_index=lambda t: t["sequence_index"] - len(positives))
-    background_hits = background_hits.reset_index(drop=True)
+    codes = np.concatenate([positive_codes, background_codes])
+    units = _ranges(len(codes), batch_size)
+    positive_tally = np.zeros((2, len(motifs)), dtype=np.int64)
+    background_tally = np.zeros((2, len(motifs)), dtype=np.int64)
+    shared = {"prepared": ready, "width": width, "codes": codes, "n_positives": n_positives}
+    with progress(total=len(codes), desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
+        for unit, (pos, bg) in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared, num_proc=num_proc,
+                                                              n_threads=threads)):
+            positive_tally += pos
+            background_tally += bg
+            bar.update(unit[1] - unit[0])
+    del codes, shared
 
-    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(len(positives))
+    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(n_positives)
     enrichment = motif_enrichment(
-        motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
+        motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
     )
     retained_rows = enrichment[enrichment["retained"]]
@@ -271,19 +325,22 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
               f"enrichment >= {s.min_enrichment}, at most {s.max_motifs or 'all'}); top: "
               + ", ".join(f"{r.motif_name} {r.enrichment:.2f}" for r in retained_rows.head(3).itertuples()))
 
-    positive_splits, background_splits = _assign_splits(s, positives, background)
-    log("simulating: dinucleotide shuffles with the real motif instances pasted back")
-    keep = lambda table: table[np.isin(table["motif_index"], retained_index)]  # noqa: E731
-    simulated = simulate_realistic(
-        positives, background, keep(positive_hits), keep(background_hits),
-        positive_splits=positive_splits, background_splits=background_splits, random_state=s.seed,
-    )
-    dropped = _dropped_rows(positives, background, simulated.dropped)
+    partners = choose_backbones(positive_splits, background_splits, s.seed)
     write_enrichment_table(enrichment, folder / "retained_motifs.tsv")
-    record = _annotate_and_write(s, folder, log, simulated, retained_motifs, width)
+    log("simulating, re-scanning and writing: dinucleotide shuffles with the real motif instances pasted back")
+    shared = {
+        "prepared": prepare_motifs(retained_motifs, threshold=s.threshold), "seed": s.seed, "threshold": s.threshold,
+        "positive_codes": positive_codes, "background_codes": background_codes, "partners": partners,
+        "positive_sources": positives.sources, "background_sources": background.sources,
+        "positive_splits": positive_splits, "background_splits": background_splits,
+    }
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("negative", a, b) for a, b in _ranges(n_background, batch_size)]
+    record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, n_positives + n_background)
+    simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
         inputs=inputs,
-        dropped=dropped,
+        dropped=_dropped_rows(positives, background, simulation),
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
@@ -293,7 +350,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     return record
 
 
-def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+def _build_simple(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     log(f"sampling {2 * s.n_per_class} sequences of {s.width} bp (GC {s.gc:g}) with "
@@ -302,7 +359,11 @@ def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
                                 fractions=s.split_fractions, random_state=s.seed)
     simulated.implanted = _score_implanted(motifs, simulated.codes, simulated.implanted)
     enrichment = pd.DataFrame()
-    record = _annotate_and_write(s, folder, log, simulated, motifs, s.width)
+    shared = {"prepared": prepare_motifs(motifs, threshold=s.threshold), "threshold": s.threshold,
+              "simulated": simulated}
+    units = [("simple", a, b) for a, b in _ranges(len(simulated.codes), run.batch_size)]
+    record = _write_batches(s, folder, log, run, units, shared, motifs, s.width, len(simulated.codes))
+    record.pop("dropped_positives")
     record.update(inputs=[_motif_source(s.motifs, motifs)], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
                   parameters_extra={})
     return record
@@ -323,38 +384,45 @@ def _score_implanted(motifs, codes, implanted: pd.DataFrame) -> pd.DataFrame:
     return implanted.assign(score=scores, p_value=p_values)
 
 
-def _annotate_and_write(s: BuildSettings, folder: Path, log: StageLog, simulated, motifs, width) -> dict:
-    log(f"re-scanning {len(simulated.codes)} simulated sequences for the ground truth")
-    instances, mask, table = annotate_instances(simulated.codes, motifs, simulated.implanted,
-                                                threshold=s.threshold, verbose=log.verbose)
-    sequences = decode_integers(simulated.codes)
-    log(f"writing parquet shards for config {s.config_name!r}")
-    written = []
-    for split in SPLIT_ORDER:
-        rows = np.flatnonzero(simulated.splits == split)
-        if len(rows) == 0:
-            continue
-        written.append(write_split(folder, s.config_name, split, {
-            "id": [simulated.ids[i] for i in rows],
-            "sequence": [sequences[i] for i in rows],
-            "label": simulated.labels[rows].tolist(),
-            "motifs": [instances[i] for i in rows],
-            "motif_mask": [mask[i] for i in rows],
-            "source": [simulated.sources[i] for i in rows],
-            "backbone": [simulated.backbones[i] for i in rows],
-        }))
+def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, units, shared, motifs, width,
+                   n_records) -> dict:
+    """Run the simulation units, write their rows as they come, and keep only compact statistics."""
+    num_proc, threads = run.num_proc, run.threads
+    writers = {split: SplitWriter(folder, s.config_name, split) for split in SPLIT_ORDER}
+    labels, splits, masked, rows, motif_index, implanted = [], [], [], [], [], []
+    offset = dropped = 0
+    with progress(total=n_records, desc="Simulating", unit="seq", verbose=log.verbose) as bar:
+        for unit, part in zip(units, _stream.run_ordered(_stream.simulate_batch, units, shared, num_proc=num_proc,
+                                                         n_threads=threads)):
+            for split, table in part["tables"].items():
+                writers[split].write(table)
+            labels.append(part["labels"])
+            splits.append(part["splits"])
+            masked.append(part["masked"])
+            rows.append(part["instances"][0].astype(np.int64) + offset)
+            motif_index.append(part["instances"][1])
+            implanted.append(part["instances"][2])
+            offset += len(part["labels"])
+            dropped += part["dropped"]
+            bar.update(unit[2] - unit[1])
+    written = [info for info in (w.close() for w in writers.values()) if info["num_examples"]]
+    labels = np.concatenate(labels).astype(np.int64)
+    split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
+    ids = np.asarray([m.id for m in motifs], dtype=object)
+    table = pd.DataFrame({"sequence_index": np.concatenate(rows), "motif_id": ids[np.concatenate(motif_index)],
+                          "implanted": np.concatenate(implanted)})
     write_meme(motifs, folder / "motifs.meme")
-    occupancy = motif_occupancy(simulated.labels, table, motifs)
-    plot_motif_statistics(folder / "motif_statistics.png", simulated.labels, table, occupancy)
+    occupancy = motif_occupancy(labels, table, motifs)
+    plot_motif_statistics(folder / "motif_statistics.png", labels, table, occupancy)
     return {
         "written": written,
         "width": width,
         "retained_motifs": motifs,
-        "split_counts": split_counts(simulated.labels, simulated.splits),
-        "instance_stats": instance_statistics(simulated.labels, table, mask),
+        "split_counts": split_counts(labels, split_names),
+        "instance_stats": instance_statistics(labels, table, np.concatenate(masked), width),
         "occupancy": occupancy,
-        "total_rows": len(simulated.codes),
-        "simulation_dropped": simulated.dropped,
+        "total_rows": len(labels),
+        "dropped_positives": dropped,
     }
 
 

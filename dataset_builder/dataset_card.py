@@ -76,8 +76,11 @@ def yaml_header(*, config_name, info, license, pretty_name, total_rows, version)
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
 
 
-def instance_statistics(labels: np.ndarray, table: pd.DataFrame, mask: np.ndarray) -> list[dict]:
-    """Per-class summary rows: instances per sequence, implanted vs chance, mask coverage."""
+def instance_statistics(labels: np.ndarray, table: pd.DataFrame, masked: np.ndarray, width: int) -> list[dict]:
+    """Per-class summary rows: instances per sequence, implanted vs chance, mask coverage.
+
+    ``masked`` holds the number of masked bases of each sequence, ``(M,)``; sequences have ``width`` bases.
+    """
     n = len(labels)
     per_sequence = np.bincount(table["sequence_index"].to_numpy(dtype=np.int64), minlength=n)
     implanted = table["implanted"].to_numpy(dtype=bool)
@@ -95,7 +98,7 @@ def instance_statistics(labels: np.ndarray, table: pd.DataFrame, mask: np.ndarra
             "median": float(np.median(counts)) if len(counts) else 0.0,
             "max": int(counts.max()) if len(counts) else 0,
             "none": float((counts == 0).mean()) if len(counts) else 0.0,
-            "coverage": float(mask[rows].mean()) if rows.any() else 0.0,
+            "coverage": float(masked[rows].sum() / (rows.sum() * width)) if rows.any() else 0.0,
         }
     names = [
         ("sequences", "sequences", "{}"),
