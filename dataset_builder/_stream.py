@@ -70,19 +70,14 @@ def run_ordered(function, units, shared: dict, *, num_proc: int, n_threads: int)
         _SHARED.clear()
 
 
-def tally_batch(unit) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 1: hit tallies (:func:`hit_tallies`) of records ``start:stop`` of ``codes``, split into
-    those before and from ``n_positives`` (the positives', then the background's)."""
-    start, stop = unit
+def tally_batch(unit) -> np.ndarray:
+    """Pass 1: hit tallies (:func:`hit_tallies`) of records ``start:stop`` of the ``kind`` codes
+    (``"positive"`` or ``"background"``) with every motif."""
+    kind, start, stop = unit
     s = _SHARED
-    ready, width = s["prepared"], s["width"]
-    codes = s["codes"][start:stop]
-    rows, motif_index, starts = scan_positions(ready, codes, n_threads=s["n_threads"])
-    ends = starts + ready.widths[motif_index]
-    positive = rows + start < s["n_positives"]
-    n = len(ready)
-    return (hit_tallies(motif_index[positive], starts[positive], ends[positive], width=width, n_motifs=n),
-            hit_tallies(motif_index[~positive], starts[~positive], ends[~positive], width=width, n_motifs=n))
+    ready = s["prepared"]
+    rows, motif_index, starts = scan_positions(ready, s[f"{kind}_codes"][start:stop], n_threads=s["n_threads"])
+    return hit_tallies(motif_index, starts, starts + ready.widths[motif_index], width=s["width"], n_motifs=len(ready))
 
 
 def simulate_batch(unit) -> dict:

@@ -293,18 +293,17 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
         ready = prepare_motifs(motifs, threshold=s.threshold)
     for warning in caught:
         log(f"note: {warning.message}")
-    codes = np.concatenate([positive_codes, background_codes])
-    units = _ranges(len(codes), batch_size)
-    positive_tally = np.zeros((2, len(motifs)), dtype=np.int64)
-    background_tally = np.zeros((2, len(motifs)), dtype=np.int64)
-    shared = {"prepared": ready, "width": width, "codes": codes, "n_positives": n_positives}
-    with progress(total=len(codes), desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
-        for unit, (pos, bg) in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared, num_proc=num_proc,
-                                                              n_threads=threads)):
-            positive_tally += pos
-            background_tally += bg
-            bar.update(unit[1] - unit[0])
-    del codes, shared
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("background", a, b) for a, b in _ranges(n_background, batch_size)]
+    tallies = {"positive": np.zeros((2, len(motifs)), dtype=np.int64),
+               "background": np.zeros((2, len(motifs)), dtype=np.int64)}
+    shared = {"prepared": ready, "width": width, "positive_codes": positive_codes, "background_codes": background_codes}
+    with progress(total=n_positives + n_background, desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
+        for (kind, a, b), tally in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared,
+                                                                  num_proc=num_proc, n_threads=threads)):
+            tallies[kind] += tally
+            bar.update(b - a)
+    positive_tally, background_tally = tallies["positive"], tallies["background"]
 
     min_hits = s.min_hits if s.min_hits is not None else default_min_hits(n_positives)
     enrichment = motif_enrichment(
@@ -399,7 +398,7 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
             labels.append(part["labels"])
             splits.append(part["splits"])
             masked.append(part["masked"])
-            rows.append(part["instances"][0].astype(np.int64) + offset)
+            rows.append(part["instances"][0] + np.int32(offset))
             motif_index.append(part["instances"][1])
             implanted.append(part["instances"][2])
             offset += len(part["labels"])
@@ -408,9 +407,11 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
     written = [info for info in (w.close() for w in writers.values()) if info["num_examples"]]
     labels = np.concatenate(labels).astype(np.int64)
     split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
-    ids = np.asarray([m.id for m in motifs], dtype=object)
-    table = pd.DataFrame({"sequence_index": np.concatenate(rows), "motif_id": ids[np.concatenate(motif_index)],
-                          "implanted": np.concatenate(implanted)})
+    table = pd.DataFrame({
+        "sequence_index": np.concatenate(rows),
+        "motif_id": pd.Categorical.from_codes(np.concatenate(motif_index), categories=[m.id for m in motifs]),
+        "implanted": np.concatenate(implanted),
+    })
     write_meme(motifs, folder / "motifs.meme")
     occupancy = motif_occupancy(labels, table, motifs)
     plot_motif_statistics(folder / "motif_statistics.png", labels, table, occupancy)

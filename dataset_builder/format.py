@@ -257,7 +257,10 @@ class SplitWriter:
         from datasets.arrow_writer import get_parquet_column_options
 
         pending = pa.concat_tables(self.pending)
-        group, rest = pending.slice(0, n).combine_chunks(), pending.slice(n)
+        # Concatenated (with an empty table, so even a single slice is copied) into fresh buffers: the Arrow size
+        # of a slice can differ by a bitmap byte from that of the same rows in their own table.
+        empty = FEATURES.arrow_schema.empty_table()
+        group, rest = pa.concat_tables([pending.slice(0, n), empty]).combine_chunks(), pending.slice(n)
         self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
         if self._writer is None:
             (self.folder / self.config_name).mkdir(parents=True, exist_ok=True)
