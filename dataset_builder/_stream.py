@@ -29,6 +29,22 @@ from .simulate import INSTANCE_COLUMNS, instance_table, simulate_negatives, simu
 _SHARED: dict = {}
 
 
+def pack(codes: np.ndarray) -> np.ndarray:
+    """``(N, L)`` codes 0..3 at 2 bits a base: ``(N, ceil(L / 4))`` uint8, a quarter of the memory."""
+    n, length = codes.shape
+    padded = np.zeros((n, -(-length // 4) * 4), dtype=np.uint8)
+    padded[:, :length] = codes
+    quads = padded.reshape(n, -1, 4)
+    return quads[..., 0] | (quads[..., 1] << 2) | (quads[..., 2] << 4) | (quads[..., 3] << 6)
+
+
+def unpack(packed: np.ndarray, length: int) -> np.ndarray:
+    """Inverse of :func:`pack`: ``(N, length)`` uint8 codes."""
+    shifts = np.array([0, 2, 4, 6], dtype=np.uint8)
+    codes = (packed[..., None] >> shifts) & 3
+    return np.ascontiguousarray(codes.reshape(len(packed), -1)[:, :length])
+
+
 def _init_worker(n_threads: int) -> None:
     import numba
 
@@ -76,7 +92,8 @@ def tally_batch(unit) -> np.ndarray:
     kind, start, stop = unit
     s = _SHARED
     ready = s["prepared"]
-    rows, motif_index, starts = scan_positions(ready, s[f"{kind}_codes"][start:stop], n_threads=s["n_threads"])
+    codes = unpack(s[f"{kind}_codes"][start:stop], s["width"])
+    rows, motif_index, starts = scan_positions(ready, codes, n_threads=s["n_threads"])
     return hit_tallies(motif_index, starts, starts + ready.widths[motif_index], width=s["width"], n_motifs=len(ready))
 
 
@@ -102,7 +119,7 @@ def simulate_batch(unit) -> dict:
                         labels=sim.labels[start:stop], splits=sim.splits[start:stop], ready=ready,
                         threshold=s["threshold"], n_threads=s["n_threads"]) | {"dropped": 0}
     if kind == "positive":
-        codes = s["positive_codes"][start:stop]
+        codes = unpack(s["positive_codes"][start:stop], s["width"])
         hits = scan(ready, codes, n_threads=s["n_threads"])[columns]
         kept, simulated, implanted = simulate_positives(codes, index, hits, random_state=seed)
         records = index[kept]
@@ -112,10 +129,11 @@ def simulate_batch(unit) -> dict:
         splits = s["positive_splits"][records]
         dropped = len(codes) - len(kept)
     else:
-        codes = s["background_codes"][start:stop]
+        codes = unpack(s["background_codes"][start:stop], s["width"])
         hits = scan(ready, codes, n_threads=s["n_threads"])[columns]
         partners = s["partners"][start:stop]
-        simulated = simulate_negatives(s["positive_codes"][partners], codes, index, hits, random_state=seed)
+        simulated = simulate_negatives(unpack(s["positive_codes"][partners], s["width"]), codes, index, hits,
+                                       random_state=seed)
         implanted = hits
         ids = [f"neg-{i:06d}" for i in index]
         sources = [s["background_sources"][i] for i in index]

@@ -278,10 +278,10 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     positives, background, inputs = _read_inputs(s, log)
     width = positives.width
     positive_splits, background_splits = _assign_splits(s, positives, background)
-    # Held whole, compactly: the real sequences as uint8 codes (negatives draw backbones from any positive).
-    positive_codes, background_codes = encode_integers(positives.sequences), encode_integers(background.sequences)
+    # Held whole, compactly: the real sequences at 2 bits a base (negatives draw backbones from any positive).
+    n_positives, n_background = len(positives), len(background)
+    positive_codes, background_codes = (_stream.pack(encode_integers(r.sequences)) for r in (positives, background))
     positives.sequences = background.sequences = None
-    n_positives, n_background = len(positive_codes), len(background_codes)
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     inputs.append(_motif_source(s.motifs, motifs))
@@ -329,13 +329,15 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     log("simulating, re-scanning and writing: dinucleotide shuffles with the real motif instances pasted back")
     shared = {
         "prepared": prepare_motifs(retained_motifs, threshold=s.threshold), "seed": s.seed, "threshold": s.threshold,
+        "width": width,
         "positive_codes": positive_codes, "background_codes": background_codes, "partners": partners,
         "positive_sources": positives.sources, "background_sources": background.sources,
         "positive_splits": positive_splits, "background_splits": background_splits,
     }
     units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
     units += [("negative", a, b) for a, b in _ranges(n_background, batch_size)]
-    record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, n_positives + n_background)
+    records = {split: int((positive_splits == split).sum() + (background_splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, records)
     simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
         inputs=inputs,
@@ -361,7 +363,8 @@ def _build_simple(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> d
     shared = {"prepared": prepare_motifs(motifs, threshold=s.threshold), "threshold": s.threshold,
               "simulated": simulated}
     units = [("simple", a, b) for a, b in _ranges(len(simulated.codes), run.batch_size)]
-    record = _write_batches(s, folder, log, run, units, shared, motifs, s.width, len(simulated.codes))
+    records = {split: int((simulated.splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, motifs, s.width, records)
     record.pop("dropped_positives")
     record.update(inputs=[_motif_source(s.motifs, motifs)], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
                   parameters_extra={})
@@ -384,10 +387,14 @@ def _score_implanted(motifs, codes, implanted: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, units, shared, motifs, width,
-                   n_records) -> dict:
-    """Run the simulation units, write their rows as they come, and keep only compact statistics."""
+                   records: dict) -> dict:
+    """Run the simulation units, write their rows as they come, and keep only compact statistics.
+
+    ``records`` holds each split's number of real records, an upper bound on its rows.
+    """
     num_proc, threads = run.num_proc, run.threads
-    writers = {split: SplitWriter(folder, s.config_name, split) for split in SPLIT_ORDER}
+    n_records = sum(records.values())
+    writers = {split: SplitWriter(folder, s.config_name, split, at_most=records[split]) for split in SPLIT_ORDER}
     labels, splits, masked, rows, motif_index, implanted = [], [], [], [], [], []
     offset = dropped = 0
     with progress(total=n_records, desc="Simulating", unit="seq", verbose=log.verbose) as bar:

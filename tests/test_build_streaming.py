@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from regsim.dataset_builder import format as dataset_format
+from regsim.dataset_builder._stream import pack, unpack
 from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
 from regsim.dataset_builder.format import SplitWriter, rows_table, write_split
 
@@ -61,6 +62,7 @@ def build(small_inputs, out, **run):
 def test_byte_identical_for_every_num_proc_and_batch_size(small_inputs, tmp_path, monkeypatch):
     # Small row groups and shards, so that rows of one batch straddle row groups and shards.
     monkeypatch.setattr(dataset_format, "ROWS_PER_ROW_GROUP", 64)
+    monkeypatch.setattr(dataset_format, "ONE_ROW_GROUP_MAX", 0)
     monkeypatch.setattr(dataset_format, "ROWS_PER_SHARD", 160)
     outputs = {}
     for num_proc, batch_size in [(1, 1000), (2, 1000), (1, 37), (2, 37)]:
@@ -85,6 +87,7 @@ def test_byte_identical_for_every_num_proc_and_batch_size(small_inputs, tmp_path
 def test_streamed_rows_equal_a_one_batch_build(small_inputs, tmp_path, monkeypatch):
     whole = build(small_inputs, tmp_path / "whole", num_proc=1, batch_size=10_000)
     monkeypatch.setattr(dataset_format, "ROWS_PER_ROW_GROUP", 50)
+    monkeypatch.setattr(dataset_format, "ONE_ROW_GROUP_MAX", 0)
     monkeypatch.setattr(dataset_format, "ROWS_PER_SHARD", 100)
     build(small_inputs, tmp_path / "sharded", num_proc=2, batch_size=29)
     for split, row in whole.split_sizes.items():
@@ -95,6 +98,16 @@ def test_streamed_rows_equal_a_one_batch_build(small_inputs, tmp_path, monkeypat
         assert one["sequence"].tolist() == many["sequence"].tolist()
         assert [m.tolist() for m in one["motif_mask"]] == [m.tolist() for m in many["motif_mask"]]
         assert [list(m) for m in one["motifs"]] == [list(m) for m in many["motifs"]]
+
+
+def test_two_bit_packing_round_trips():
+    rng = np.random.default_rng(2)
+    for length in (1, 4, 7, 400):
+        codes = rng.integers(0, 4, size=(5, length)).astype(np.uint8)
+        packed = pack(codes)
+        assert packed.shape == (5, -(-length // 4))
+        np.testing.assert_array_equal(unpack(packed, length), codes)
+    assert pack(np.array([[0, 1, 2, 3, 3]], dtype=np.uint8)).tolist() == [[0b11100100, 0b11]]
 
 
 def test_split_writer_writes_the_bytes_of_write_split(tmp_path):
@@ -118,7 +131,7 @@ def test_split_writer_writes_the_bytes_of_write_split(tmp_path):
                           for i in range(n)],
                "motif_mask": [m for m in mask], "source": sources, "backbone": sources[::-1]}
     expected = write_split(tmp_path / "a", "c", "train", columns)
-    writer = SplitWriter(tmp_path / "b", "c", "train")
+    writer = SplitWriter(tmp_path / "b", "c", "train", at_most=n)
     for lo, hi in [(0, 7), (7, 8), (8, 50)]:  # batches of any size give the same file
         of_batch = instances[(instances["sequence_index"] >= lo) & (instances["sequence_index"] < hi)]
         writer.write(rows_table({
