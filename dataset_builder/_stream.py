@@ -124,7 +124,7 @@ def simulate_batch(unit) -> dict:
         kept, simulated, implanted = simulate_positives(codes, index, hits, random_state=seed)
         records = index[kept]
         ids = [f"pos-{i:06d}" for i in records]
-        sources = [s["positive_sources"][i] for i in records]
+        sources = s["positive_sources"].take(records).to_pylist()
         backbones = sources
         splits = s["positive_splits"][records]
         dropped = len(codes) - len(kept)
@@ -136,8 +136,8 @@ def simulate_batch(unit) -> dict:
                                        random_state=seed)
         implanted = hits
         ids = [f"neg-{i:06d}" for i in index]
-        sources = [s["background_sources"][i] for i in index]
-        backbones = [s["positive_sources"][p] for p in partners]
+        sources = s["background_sources"].take(index).to_pylist()
+        backbones = s["positive_sources"].take(partners).to_pylist()
         splits = s["background_splits"][start:stop]
         dropped = 0
     return tabulate(simulated, implanted, ids=ids, sources=sources, backbones=backbones,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .core import __version__
 from .dataset_card import (
@@ -269,19 +270,49 @@ class _Run:
         return numba.get_num_threads() if self.num_proc == 1 else 1
 
 
+def _read_real(s: BuildSettings, log: StageLog) -> dict:
+    """Read the real regions in a child process and keep them compactly: 2-bit codes, Arrow sources.
+
+    The readers hold every record as a Python string; read here, those strings would leave the build's
+    memory high for the rest of the run (freed, but not handed back), so the child reads them and dies.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(_read_compact, s, log).result()
+
+
+def _read_compact(s: BuildSettings, log: StageLog) -> dict:
+    positives, background, inputs = _read_inputs(s, log)
+    return {
+        "width": positives.width,
+        "inputs": inputs,
+        "splits": _assign_splits(s, positives, background),
+        # Held whole, compactly: the real sequences at 2 bits a base (negatives draw backbones from any positive).
+        "codes": (_packed(positives.sequences), _packed(background.sequences)),
+        "sources": (pa.array(positives.sources, pa.string()), pa.array(background.sources, pa.string())),
+        "dropped": (positives.dropped, background.dropped),
+    }
+
+
+def _packed(sequences: list[str], step: int = 10_000) -> np.ndarray:
+    """2-bit codes of equal-length ACGT strings, encoded a chunk at a time (never all as bytes at once)."""
+    return np.concatenate([_stream.pack(encode_integers(sequences[i : i + step])) for i in range(0, len(sequences), step)])
+
+
 def _ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
 def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
     num_proc, threads, batch_size = run.num_proc, run.threads, run.batch_size
-    positives, background, inputs = _read_inputs(s, log)
-    width = positives.width
-    positive_splits, background_splits = _assign_splits(s, positives, background)
-    # Held whole, compactly: the real sequences at 2 bits a base (negatives draw backbones from any positive).
-    n_positives, n_background = len(positives), len(background)
-    positive_codes, background_codes = (_stream.pack(encode_integers(r.sequences)) for r in (positives, background))
-    positives.sequences = background.sequences = None
+    real = _read_real(s, log)
+    width, inputs = real["width"], real["inputs"]
+    positive_splits, background_splits = real["splits"]
+    positive_codes, background_codes = real["codes"]
+    positive_sources, background_sources = real["sources"]
+    n_positives, n_background = len(positive_codes), len(background_codes)
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     inputs.append(_motif_source(s.motifs, motifs))
@@ -331,7 +362,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
         "prepared": prepare_motifs(retained_motifs, threshold=s.threshold), "seed": s.seed, "threshold": s.threshold,
         "width": width,
         "positive_codes": positive_codes, "background_codes": background_codes, "partners": partners,
-        "positive_sources": positives.sources, "background_sources": background.sources,
+        "positive_sources": positive_sources, "background_sources": background_sources,
         "positive_splits": positive_splits, "background_splits": background_splits,
     }
     units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
@@ -341,7 +372,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
         inputs=inputs,
-        dropped=_dropped_rows(positives, background, simulation),
+        dropped=_dropped_rows(*real["dropped"], simulation),
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
@@ -434,10 +465,9 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
     }
 
 
-def _dropped_rows(positives: Regions, background: Regions, simulation: Counter) -> list[dict]:
+def _dropped_rows(positives: Counter, background: Counter, simulation: Counter) -> list[dict]:
     rows = []
-    for name, counter in (("positives", positives.dropped), ("background", background.dropped),
-                          ("simulation", simulation)):
+    for name, counter in (("positives", positives), ("background", background), ("simulation", simulation)):
         for reason, count in sorted(counter.items()):
             rows.append({"set": name, "reason": reason.replace("_", " "), "count": int(count)})
     return rows
