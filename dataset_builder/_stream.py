@@ -102,8 +102,9 @@ def simulate_batch(unit) -> dict:
 
     ``kind`` is ``"positive"`` (records of ``positive_codes``) or ``"negative"`` (of
     ``background_codes``). Returns ``tables`` (split -> Arrow table of its rows, in record order),
-    ``labels``, ``splits`` (indices into :data:`SPLIT_ORDER`), ``masked`` (masked bases per row),
-    ``instances`` (``row``, ``motif``: index into the retained motifs, ``implanted``) and ``dropped``.
+    ``labels``, ``splits`` (indices into :data:`SPLIT_ORDER`), per row its ``masked`` bases, instance
+    ``counts`` and ``implanted`` instances, ``carriers`` (per retained motif, the negative and positive rows
+    carrying it) and ``dropped``: the card's statistics add up batch by batch.
     """
     kind, start, stop = unit
     s = _SHARED
@@ -168,11 +169,17 @@ def tabulate(codes, implanted, *, ids, sources, backbones, labels, splits, ready
             "source": [sources[i] for i in members],
             "backbone": [backbones[i] for i in members],
         })
+    implanted_flags = table["implanted"].to_numpy(dtype=bool)
+    motif = table["motif_id"].map(motif_number).to_numpy(dtype=np.int64)
+    carrier = np.unique(rows * len(ready.motifs) + motif)  # (row, motif) pairs, once each
+    carriers = np.zeros((len(ready.motifs), 2), dtype=np.int64)
+    np.add.at(carriers, (carrier % len(ready.motifs), np.asarray(labels)[carrier // len(ready.motifs)]), 1)
     return {
         "tables": tables,
         "labels": np.asarray(labels, dtype=np.int8),
         "splits": split_index,
         "masked": mask.sum(axis=1, dtype=np.int64).astype(np.int32),
-        "instances": (rows.astype(np.int32), table["motif_id"].map(motif_number).to_numpy(dtype=np.int16),
-                      table["implanted"].to_numpy(dtype=bool)),
+        "counts": np.bincount(rows, minlength=len(codes)).astype(np.int32),
+        "implanted": np.bincount(rows[implanted_flags], minlength=len(codes)).astype(np.int32),
+        "carriers": carriers,
     }

@@ -426,39 +426,33 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
     num_proc, threads = run.num_proc, run.threads
     n_records = sum(records.values())
     writers = {split: SplitWriter(folder, s.config_name, split, at_most=records[split]) for split in SPLIT_ORDER}
-    labels, splits, masked, rows, motif_index, implanted = [], [], [], [], [], []
-    offset = dropped = 0
+    labels, splits, masked, counts, implanted = [], [], [], [], []
+    carriers = np.zeros((len(motifs), 2), dtype=np.int64)
+    dropped = 0
     with progress(total=n_records, desc="Simulating", unit="seq", verbose=log.verbose) as bar:
         for unit, part in zip(units, _stream.run_ordered(_stream.simulate_batch, units, shared, num_proc=num_proc,
                                                          n_threads=threads)):
             for split, table in part["tables"].items():
                 writers[split].write(table)
-            labels.append(part["labels"])
-            splits.append(part["splits"])
-            masked.append(part["masked"])
-            rows.append(part["instances"][0] + np.int32(offset))
-            motif_index.append(part["instances"][1])
-            implanted.append(part["instances"][2])
-            offset += len(part["labels"])
+            for kept, key in ((labels, "labels"), (splits, "splits"), (masked, "masked"), (counts, "counts"),
+                              (implanted, "implanted")):
+                kept.append(part[key])
+            carriers += part["carriers"]
             dropped += part["dropped"]
             bar.update(unit[2] - unit[1])
     written = [info for info in (w.close() for w in writers.values()) if info["num_examples"]]
     labels = np.concatenate(labels).astype(np.int64)
     split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
-    table = pd.DataFrame({
-        "sequence_index": np.concatenate(rows),
-        "motif_id": pd.Categorical.from_codes(np.concatenate(motif_index), categories=[m.id for m in motifs]),
-        "implanted": np.concatenate(implanted),
-    })
+    counts = np.concatenate(counts)
     write_meme(motifs, folder / "motifs.meme")
-    occupancy = motif_occupancy(labels, table, motifs)
-    plot_motif_statistics(folder / "motif_statistics.png", labels, table, occupancy)
+    occupancy = motif_occupancy(labels, carriers, motifs)
+    plot_motif_statistics(folder / "motif_statistics.png", labels, counts, occupancy)
     return {
         "written": written,
         "width": width,
         "retained_motifs": motifs,
         "split_counts": split_counts(labels, split_names),
-        "instance_stats": instance_statistics(labels, table, np.concatenate(masked), width),
+        "instance_stats": instance_statistics(labels, counts, np.concatenate(implanted), np.concatenate(masked), width),
         "occupancy": occupancy,
         "total_rows": len(labels),
         "dropped_positives": dropped,
