@@ -46,6 +46,7 @@ from typing import Callable
 import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.io import output_lock, write_atomic
 
 from ._common import Completeness, validate_inputs
 from .deeplift import deeplift, deeplift_layer, deepshap
@@ -340,9 +341,7 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
     dict
         The summary written to ``summary.json`` (empty in the other processes).
     """
-    from regsim.dataset_builder.core.log import progress
-
-    from ._shards import Processes, assemble, remove_shards, shard_folder, write_shard
+    from ._shards import Processes
 
     X = validate_inputs(X)
     if len(ids) != len(X):
@@ -355,9 +354,43 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
         device = processes.device
         model = model.to(device)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; give a folder for the attribution files")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
+    run = dict(n_refs=n_refs, n_steps=n_steps, shard_size=shard_size, batch_size=batch_size, device=device,
+               random_state=random_state, verbose=verbose, modisco=modisco, metadata=metadata, log=log)
+    if not processes.main:  # the main process holds the output folder for all of them
+        return _run_into(model, X, ids, runs, out_dir, processes, **run)
+    with output_lock(out_dir / "summary.json"):
+        return _run_into(model, X, ids, runs, out_dir, processes, **run)
+
+
+def _read_summary(path: Path) -> dict:
+    """An existing ``summary.json`` (to merge into), or ``{}``."""
+    if not path.exists():
+        return {}
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error}); move it away to start a new summary") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("files", []), list) or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) for e in summary.get("files", [])
+    ):
+        raise UserError(f"{path}: not a regsim attribution summary; move it away to start a new one")
+    return summary
+
+
+def _run_into(model, X, ids, runs, out_dir: Path, processes, *, n_refs, n_steps, shard_size, batch_size, device,
+              random_state, verbose, modisco, metadata, log) -> dict:
+    from regsim.dataset_builder.core.log import progress
+
+    from ._shards import assemble, remove_shards, shard_folder, write_shard
+
     summary_path = out_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = _read_summary(summary_path)
     entries = {e["file"]: e for e in summary.get("files", [])}
     summary.update(metadata or {})
     summary.update({"n_sequences": int(X.shape[0]), "sequence_length": int(X.shape[-1]),
@@ -408,7 +441,7 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
                 entry["modisco"] = f"modisco/{file_name}"
             entries[file_name] = entry
             summary["files"] = sorted(entries.values(), key=lambda e: e["file"])
-            summary_path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+            write_atomic(summary_path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
             note = ""
             if first.completeness is not None:
                 note = f", completeness max rel {entry['completeness_max_rel']:.2e}"

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="rows per forward pass (default: per method)")
     parser.add_argument("--shard-size", type=int, default=512, metavar="N",
                         help="sequences per shard written to disk as it is computed; memory is bounded by one shard "
-                        "(default 512). Under `accelerate launch --num_processes P` the processes share the shards")
+                        "(default 512). Under `accelerate launch --multi_gpu --num_processes P` the processes share the shards")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references (default 0)")
     parser.add_argument("--device", default=None,
                         help="torch device, e.g. cuda:0 (default cpu; under accelerate launch: each process's own)")
@@ -76,6 +76,10 @@ def _attribute(args: argparse.Namespace) -> int:
     plan(methods, references, args.n_steps)  # reject unknown names before loading anything
     model = load_model(args.model, device=args.device)
     ids, X, info = load_sequences(args.dataset, args.config, args.split, limit=args.limit)
+    expected = getattr(model.config, "sequence_length", X.shape[-1])
+    if X.shape[-1] != expected:
+        raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
+                        f"holds {X.shape[-1]}-bp sequences")
     say(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {args.dataset} "
           f"({info['config'] or 'default'}/{args.split}), model {args.model}")
     metadata = {
