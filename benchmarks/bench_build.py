@@ -152,7 +152,10 @@ class _StageTee:
     """Stdout that records when each ``[elapsed] stage`` line of the build was printed."""
 
     def __init__(self, stream, memory):
-        self.stream, self.memory, self.lines = stream, memory, []
+        # The build reads its inputs in a child process, whose stage line this process does not see.
+        self.stream, self.memory = stream, memory
+        self.lines = [(time.perf_counter(), "reading the inputs (child process)")]
+        memory.stage = self.lines[0][1]
 
     def write(self, text):
         for line in text.splitlines():
@@ -184,8 +187,8 @@ def build(args) -> None:
     positives = _subset(data / "positives.narrowPeak", args.fraction, out.parent / "positives.subset.narrowPeak")
     background = _subset(data / "background.bed", args.fraction, out.parent / "background.subset.bed")
     memory = _TreeMemory()
-    memory.start()
     tee = _StageTee(sys.stdout, memory)
+    memory.start()
     started = time.perf_counter()
     sys.stdout = tee
     try:
