@@ -70,8 +70,15 @@ def run_ordered(function, units, shared: dict, *, num_proc: int, n_threads: int)
     _SHARED.update(shared, n_threads=n_threads)
     try:
         if num_proc <= 1 or len(units) <= 1:
-            for unit in units:
-                yield function(unit)
+            import numba
+
+            before = numba.get_num_threads()
+            numba.set_num_threads(max(1, min(n_threads, numba.config.NUMBA_NUM_THREADS)))
+            try:
+                for unit in units:
+                    yield function(unit)
+            finally:
+                numba.set_num_threads(before)
             return
         context = multiprocessing.get_context("fork")
         with context.Pool(num_proc, initializer=_init_worker, initargs=(n_threads,)) as pool:

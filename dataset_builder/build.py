@@ -259,12 +259,8 @@ class _Run:
     num_proc: int
     batch_size: int
 
-    @property
-    def threads(self) -> int:
-        """Scan and shuffle threads per process: one per process, numba's default when in-process."""
-        import numba
-
-        return numba.get_num_threads() if self.num_proc == 1 else 1
+    #: Scan and shuffle threads per process: ``--num-proc N`` uses N CPUs, one per process.
+    threads: int = 1
 
 
 def _read_real(s: BuildSettings, log: StageLog) -> dict:
