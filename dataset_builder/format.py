@@ -173,6 +173,37 @@ def read_dataset(dataset: str | Path, config_name: str | None = None):
             datasets.utils.logging.enable_progress_bar()
 
 
+def read_split(dataset, config_name: str | None = None, split: str = "test", *, columns=("sequence",), data=None):
+    """One split of a dataset, checked: it exists, is not empty and has ``columns``.
+
+    Parameters
+    ----------
+    dataset : str or path
+        Dataset folder or Hub id (named in messages).
+    config_name : str, optional
+    split : str, default "test"
+    columns : iterable of str
+        Columns the caller needs.
+    data : datasets.DatasetDict, optional
+        Already read with :func:`read_dataset` (default: read it now).
+
+    Returns
+    -------
+    datasets.Dataset
+    """
+    data = read_dataset(dataset, config_name) if data is None else data
+    if split not in data:
+        raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
+    table = data[split]
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UserError(f"dataset {dataset}, split {split}: no column {missing[0]!r} "
+                        f"(columns: {', '.join(table.column_names)})")
+    if len(table) == 0:
+        raise UserError(f"dataset {dataset}, split {split} is empty")
+    return table
+
+
 def config_entry(config_name: str, splits=SPLIT_ORDER, *, default: bool = True) -> dict:
     """The card's YAML ``configs`` entry of one config: where ``load_dataset`` finds each split."""
     entry = {"config_name": config_name}

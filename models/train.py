@@ -39,6 +39,7 @@ from regsim.dataset_builder.format import (
     read_card_metadata,
     read_dataset,
     read_manifest,
+    read_split,
     verify_outputs,
 )
 
@@ -112,17 +113,12 @@ def _read_splits(dataset: str, dataset_dict) -> dict[str, SplitData]:
 
     splits, length = {}, None
     for name in SPLITS:
-        split = dataset_dict[name]
+        split = read_split(dataset, None, name, columns=("id", "sequence", "label"), data=dataset_dict)
         where = f"dataset {dataset}, split {name}"
-        for column in ("id", "sequence", "label"):
-            if column not in split.column_names:
-                raise UserError(f"{where}: no column {column!r} (columns: {', '.join(split.column_names)})")
         label_feature = split.features["label"]
         if getattr(label_feature, "names", None) != LABEL_NAMES:
             raise UserError(f"{where}: column 'label' must be a ClassLabel {LABEL_NAMES}, got {label_feature}")
         sequences = list(split["sequence"])
-        if not sequences:
-            raise UserError(f"{where} is empty")
         split_length = len(sequences[0])
         try:
             codes = encode_integers(sequences)

@@ -262,12 +262,9 @@ def _eval_results(model_dir: Path) -> dict:
 
 def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
     from regsim.dataset_builder.core.sequences import encode_integers
-    from regsim.dataset_builder.format import read_dataset
+    from regsim.dataset_builder.format import read_split
 
-    loaded = read_dataset(dataset_dir)
-    if split not in loaded:
-        raise UserError(f"{dataset_dir}: no split {split!r} (has {', '.join(loaded)})")
-    table = loaded[split]
+    table = read_split(dataset_dir, None, split, columns=("id", "sequence", "label", "motif_mask", "motifs"))
     return SplitExamples(
         ids=list(table["id"]),
         codes=encode_integers(table["sequence"]),
