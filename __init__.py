@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 
-from .dataset_builder.core import __version__
+from regsim.dataset_builder.core import __version__  # absolute: pytest may import this file under its folder name
 
 _API = {
     "BuildSettings": "regsim.dataset_builder.build",
