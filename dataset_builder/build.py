@@ -10,6 +10,7 @@ dataset and ``--force`` replaces only a dataset folder.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 import warnings
 from collections import Counter
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .core import __version__
 from .dataset_card import (
@@ -33,24 +35,32 @@ from .dataset_card import (
     split_counts,
     yaml_header,
 )
+from . import _stream
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
 from .core.errors import UserError
 from .core.io import replace_folder, sha256
-from .format import SPLIT_ORDER, dataset_info, is_dataset_folder, write_manifest, write_split
+from .format import SPLIT_ORDER, SplitWriter, dataset_info, is_dataset_folder, write_manifest
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
-from .core.sequences import decode_integers, encode_integers
+from .core.sequences import encode_integers
 from .pvalues import scaled_pssm
-from .scan import scan
+from .scan import prepare_motifs
 from .simple import SIMPLE_PRESET, SIMPLE_PRESET_MOTIFS, simulate_simple
-from .simulate import annotate_instances, simulate_realistic
+from .simulate import choose_backbones
 from .splits import chromosome_splits, random_splits
-from .core.log import StageLog
+from .core.log import StageLog, progress
 
 DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
 EMBEDDED = files("regsim.dataset_builder").joinpath("data", "oct4_mafk")
 EMBEDDED_POSITIVES = "oct4_peaks_200bp.fa.gz"
 EMBEDDED_NEGATIVES = "mafk_peaks_200bp.fa.gz"
+#: Real records per batch of the streaming build: memory grows with it, the output never depends on it.
+DEFAULT_BATCH_SIZE = 2_000
+
+
+def default_num_proc() -> int:
+    """The CPUs this process may use (``--num-proc``'s default)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass
@@ -98,8 +108,9 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, verbose: bool = True) -> BuildResult:
-    """Build a dataset folder.
+def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, num_proc: int | None = None,
+                  batch_size: int = DEFAULT_BATCH_SIZE, verbose: bool = True) -> BuildResult:
+    """Build a dataset folder, streaming: memory is bounded by a few batches, not by the dataset.
 
     Parameters
     ----------
@@ -109,6 +120,11 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
         Inputs and parameters.
     force : bool, default False
         Replace an existing dataset folder that regsim wrote (never anything else).
+    num_proc : int, optional
+        Worker processes, one CPU each (default: every CPU this process may use). The output is
+        byte-identical for every value.
+    batch_size : int, default 2000
+        Real records per batch (peak memory grows with it; the output does not change).
     verbose : bool, default True
         Print stage progress and progress bars.
 
@@ -119,12 +135,18 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     started = time.perf_counter()
     out = Path(out)
     settings = _resolve_defaults(settings)
+    num_proc = default_num_proc() if num_proc is None else int(num_proc)
+    if num_proc < 1:
+        raise UserError(f"--num-proc must be a positive integer, got {num_proc}")
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be a positive integer, got {batch_size}")
     log = StageLog(verbose)
+    run = _Run(num_proc, int(batch_size))
     with replace_folder(out, force=force, is_ours=is_dataset_folder, kind="dataset") as staging:
         if settings.mode == "realistic":
-            record = _build_realistic(settings, staging, log)
+            record = _build_realistic(settings, staging, log, run)
         else:
-            record = _build_simple(settings, staging, log)
+            record = _build_simple(settings, staging, log, run)
         log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
     return BuildResult(
@@ -230,28 +252,86 @@ def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     )
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+@dataclass
+class _Run:
+    """How a build runs (not what it builds: the output is the same for every value)."""
+
+    num_proc: int
+    batch_size: int
+
+    #: Scan and shuffle threads per process: ``--num-proc N`` uses N CPUs, one per process.
+    threads: int = 1
+
+
+def _read_real(s: BuildSettings, log: StageLog) -> dict:
+    """Read the real regions in a child process and keep them compactly: 2-bit codes, Arrow sources.
+
+    The readers hold every record as a Python string; read here, those strings would leave the build's
+    memory high for the rest of the run (freed, but not handed back), so the child reads them and dies.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(_read_compact, s, log).result()
+
+
+def _read_compact(s: BuildSettings, log: StageLog) -> dict:
     positives, background, inputs = _read_inputs(s, log)
-    width = positives.width
+    return {
+        "width": positives.width,
+        "inputs": inputs,
+        "splits": _assign_splits(s, positives, background),
+        # Held whole, compactly: the real sequences at 2 bits a base (negatives draw backbones from any positive).
+        "codes": (_packed(positives.sequences), _packed(background.sequences)),
+        "sources": (pa.array(positives.sources, pa.string()), pa.array(background.sources, pa.string())),
+        "dropped": (positives.dropped, background.dropped),
+    }
+
+
+def _packed(sequences: list[str], step: int = 10_000) -> np.ndarray:
+    """2-bit codes of equal-length ACGT strings, encoded a chunk at a time (never all as bytes at once)."""
+    return np.concatenate([_stream.pack(encode_integers(sequences[i : i + step])) for i in range(0, len(sequences), step)])
+
+
+def _ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
+    num_proc, threads, batch_size = run.num_proc, run.threads, run.batch_size
+    real = _read_real(s, log)
+    width, inputs = real["width"], real["inputs"]
+    positive_splits, background_splits = real["splits"]
+    positive_codes, background_codes = real["codes"]
+    positive_sources, background_sources = real["sources"]
+    n_positives, n_background = len(positive_codes), len(background_codes)
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     inputs.append(_motif_source(s.motifs, motifs))
-    log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
-              f"sequences of {width} bp (p < {s.threshold:g})")
+    log(f"scanning {len(motifs)} motifs over {n_positives} positives and {n_background} background "
+        f"sequences of {width} bp (p < {s.threshold:g}; {num_proc} process{'es' if num_proc > 1 else ''}, "
+        f"batches of {batch_size})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hits = scan(motifs, encode_integers(positives.sequences + background.sequences), threshold=s.threshold,
-                    verbose=log.verbose)
+        ready = prepare_motifs(motifs, threshold=s.threshold)
     for warning in caught:
         log(f"note: {warning.message}")
-    is_positive = hits["sequence_index"].to_numpy() < len(positives)
-    positive_hits = hits[is_positive].reset_index(drop=True)
-    background_hits = hits[~is_positive].assign(sequence_index=lambda t: t["sequence_index"] - len(positives))
-    background_hits = background_hits.reset_index(drop=True)
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("background", a, b) for a, b in _ranges(n_background, batch_size)]
+    tallies = {"positive": np.zeros((2, len(motifs)), dtype=np.int64),
+               "background": np.zeros((2, len(motifs)), dtype=np.int64)}
+    shared = {"prepared": ready, "width": width, "positive_codes": positive_codes, "background_codes": background_codes}
+    with progress(total=n_positives + n_background, desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
+        for (kind, a, b), tally in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared,
+                                                                  num_proc=num_proc, n_threads=threads)):
+            tallies[kind] += tally
+            bar.update(b - a)
+    positive_tally, background_tally = tallies["positive"], tallies["background"]
 
-    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(len(positives))
+    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(n_positives)
     enrichment = motif_enrichment(
-        motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
+        motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
     )
     retained_rows = enrichment[enrichment["retained"]]
@@ -268,19 +348,24 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
               f"enrichment >= {s.min_enrichment}, at most {s.max_motifs or 'all'}); top: "
               + ", ".join(f"{r.motif_name} {r.enrichment:.2f}" for r in retained_rows.head(3).itertuples()))
 
-    positive_splits, background_splits = _assign_splits(s, positives, background)
-    log("simulating: dinucleotide shuffles with the real motif instances pasted back")
-    keep = lambda table: table[np.isin(table["motif_index"], retained_index)]  # noqa: E731
-    simulated = simulate_realistic(
-        positives, background, keep(positive_hits), keep(background_hits),
-        positive_splits=positive_splits, background_splits=background_splits, random_state=s.seed,
-    )
-    dropped = _dropped_rows(positives, background, simulated.dropped)
+    partners = choose_backbones(positive_splits, background_splits, s.seed)
     write_enrichment_table(enrichment, folder / "retained_motifs.tsv")
-    record = _annotate_and_write(s, folder, log, simulated, retained_motifs, width)
+    log("simulating, re-scanning and writing: dinucleotide shuffles with the real motif instances pasted back")
+    shared = {
+        "prepared": prepare_motifs(retained_motifs, threshold=s.threshold), "seed": s.seed, "threshold": s.threshold,
+        "width": width,
+        "positive_codes": positive_codes, "background_codes": background_codes, "partners": partners,
+        "positive_sources": positive_sources, "background_sources": background_sources,
+        "positive_splits": positive_splits, "background_splits": background_splits,
+    }
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("negative", a, b) for a, b in _ranges(n_background, batch_size)]
+    records = {split: int((positive_splits == split).sum() + (background_splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, records)
+    simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
         inputs=inputs,
-        dropped=dropped,
+        dropped=_dropped_rows(*real["dropped"], simulation),
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
@@ -290,7 +375,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     return record
 
 
-def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+def _build_simple(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     log(f"sampling {2 * s.n_per_class} sequences of {s.width} bp (GC {s.gc:g}) with "
@@ -299,7 +384,12 @@ def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
                                 fractions=s.split_fractions, random_state=s.seed)
     simulated.implanted = _score_implanted(motifs, simulated.codes, simulated.implanted)
     enrichment = pd.DataFrame()
-    record = _annotate_and_write(s, folder, log, simulated, motifs, s.width)
+    shared = {"prepared": prepare_motifs(motifs, threshold=s.threshold), "threshold": s.threshold,
+              "simulated": simulated}
+    units = [("simple", a, b) for a, b in _ranges(len(simulated.codes), run.batch_size)]
+    records = {split: int((simulated.splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, motifs, s.width, records)
+    record.pop("dropped_positives")
     record.update(inputs=[_motif_source(s.motifs, motifs)], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
                   parameters_extra={})
     return record
@@ -320,45 +410,51 @@ def _score_implanted(motifs, codes, implanted: pd.DataFrame) -> pd.DataFrame:
     return implanted.assign(score=scores, p_value=p_values)
 
 
-def _annotate_and_write(s: BuildSettings, folder: Path, log: StageLog, simulated, motifs, width) -> dict:
-    log(f"re-scanning {len(simulated.codes)} simulated sequences for the ground truth")
-    instances, mask, table = annotate_instances(simulated.codes, motifs, simulated.implanted,
-                                                threshold=s.threshold, verbose=log.verbose)
-    sequences = decode_integers(simulated.codes)
-    log(f"writing parquet shards for config {s.config_name!r}")
-    written = []
-    for split in SPLIT_ORDER:
-        rows = np.flatnonzero(simulated.splits == split)
-        if len(rows) == 0:
-            continue
-        written.append(write_split(folder, s.config_name, split, {
-            "id": [simulated.ids[i] for i in rows],
-            "sequence": [sequences[i] for i in rows],
-            "label": simulated.labels[rows].tolist(),
-            "motifs": [instances[i] for i in rows],
-            "motif_mask": [mask[i] for i in rows],
-            "source": [simulated.sources[i] for i in rows],
-            "backbone": [simulated.backbones[i] for i in rows],
-        }))
+def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, units, shared, motifs, width,
+                   records: dict) -> dict:
+    """Run the simulation units, write their rows as they come, and keep only compact statistics.
+
+    ``records`` holds each split's number of real records, an upper bound on its rows.
+    """
+    num_proc, threads = run.num_proc, run.threads
+    n_records = sum(records.values())
+    writers = {split: SplitWriter(folder, s.config_name, split, at_most=records[split]) for split in SPLIT_ORDER}
+    labels, splits, masked, counts, implanted = [], [], [], [], []
+    carriers = np.zeros((len(motifs), 2), dtype=np.int64)
+    dropped = 0
+    with progress(total=n_records, desc="Simulating", unit="seq", verbose=log.verbose) as bar:
+        for unit, part in zip(units, _stream.run_ordered(_stream.simulate_batch, units, shared, num_proc=num_proc,
+                                                         n_threads=threads)):
+            for split, table in part["tables"].items():
+                writers[split].write(table)
+            for kept, key in ((labels, "labels"), (splits, "splits"), (masked, "masked"), (counts, "counts"),
+                              (implanted, "implanted")):
+                kept.append(part[key])
+            carriers += part["carriers"]
+            dropped += part["dropped"]
+            bar.update(unit[2] - unit[1])
+    written = [info for info in (w.close() for w in writers.values()) if info["num_examples"]]
+    labels = np.concatenate(labels).astype(np.int64)
+    split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
+    counts = np.concatenate(counts)
     write_meme(motifs, folder / "motifs.meme")
-    occupancy = motif_occupancy(simulated.labels, table, motifs)
-    plot_motif_statistics(folder / "motif_statistics.png", simulated.labels, table, occupancy)
+    occupancy = motif_occupancy(labels, carriers, motifs)
+    plot_motif_statistics(folder / "motif_statistics.png", labels, counts, occupancy)
     return {
         "written": written,
         "width": width,
         "retained_motifs": motifs,
-        "split_counts": split_counts(simulated.labels, simulated.splits),
-        "instance_stats": instance_statistics(simulated.labels, table, mask),
+        "split_counts": split_counts(labels, split_names),
+        "instance_stats": instance_statistics(labels, counts, np.concatenate(implanted), np.concatenate(masked), width),
         "occupancy": occupancy,
-        "total_rows": len(simulated.codes),
-        "simulation_dropped": simulated.dropped,
+        "total_rows": len(labels),
+        "dropped_positives": dropped,
     }
 
 
-def _dropped_rows(positives: Regions, background: Regions, simulation: Counter) -> list[dict]:
+def _dropped_rows(positives: Counter, background: Counter, simulation: Counter) -> list[dict]:
     rows = []
-    for name, counter in (("positives", positives.dropped), ("background", background.dropped),
-                          ("simulation", simulation)):
+    for name, counter in (("positives", positives), ("background", background), ("simulation", simulation)):
         for reason, count in sorted(counter.items()):
             rows.append({"set": name, "reason": reason.replace("_", " "), "count": int(count)})
     return rows

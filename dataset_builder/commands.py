@@ -48,6 +48,11 @@ def register(subparsers) -> None:
     output.add_argument("--license", default="cc-by-4.0")
     output.add_argument("--force", action="store_true", help="replace an existing folder")
     output.add_argument("--quiet", action="store_true", help="no progress output")
+    run = build.add_argument_group("resources (the output is the same for every value)")
+    run.add_argument("--num-proc", type=int, default=None, metavar="N",
+                     help="worker processes, one CPU each (default: every CPU available)")
+    run.add_argument("--batch-size", type=int, default=2000, metavar="N",
+                     help="real records per batch; peak memory grows with it (default 2000)")
     add_verbose(build)
     build.set_defaults(handler=_build)
 
@@ -89,7 +94,8 @@ def _build(args: argparse.Namespace) -> int:
         n_per_class=args.n_per_class, gc=args.gc, config_name=args.config_name, dataset_name=args.dataset_name,
         version=args.version, license=args.license,
     )
-    result = build_dataset(args.out, settings, force=args.force, verbose=not args.quiet)
+    result = build_dataset(args.out, settings, force=args.force, num_proc=args.num_proc,
+                           batch_size=args.batch_size, verbose=not args.quiet)
     print(f"wrote {result.folder} (config {result.config_name!r}) in {result.seconds:.1f} s")
     for split, row in result.split_sizes.items():
         print(f"  {split:<10} {row['total']:>7} sequences ({row['positive']} positive, {row['negative']} negative)")

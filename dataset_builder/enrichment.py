@@ -51,6 +51,23 @@ def centre_weights(starts: np.ndarray, ends: np.ndarray, width: int) -> np.ndarr
     return np.clip(1 - np.abs(centres - half) / half, 0, 1)
 
 
+def hit_tallies(motif_index, starts, ends, *, width: int, n_motifs: int) -> np.ndarray:
+    """Per motif, its hit count and its summed centre weight times ``width`` (an integer).
+
+    ``w * width = max(0, width - |start + end - width|)`` is an integer, so tallies of batches add up
+    exactly, in any order: streaming, batched and parallel builds get the same enrichment.
+
+    Returns
+    -------
+    np.ndarray
+        ``(2, n_motifs)`` int64: hit counts, then weight units.
+    """
+    index = np.asarray(motif_index, dtype=np.int64)
+    units = np.maximum(0, width - np.abs(np.asarray(starts, dtype=np.int64) + np.asarray(ends, dtype=np.int64) - width))
+    return np.stack([np.bincount(index, minlength=n_motifs),
+                     np.bincount(index, units, minlength=n_motifs).round().astype(np.int64)])
+
+
 def motif_enrichment(
     motifs,
     positive_hits: pd.DataFrame,
@@ -69,8 +86,9 @@ def motif_enrichment(
     ----------
     motifs : list of Motif
         The scanned motifs; hit tables refer to them by ``motif_index``.
-    positive_hits, background_hits : pandas.DataFrame
-        Hit tables from :func:`dataset_builder.scan.scan` (columns ``motif_index``, ``start``, ``end``).
+    positive_hits, background_hits : pandas.DataFrame, or (2, n_motifs) int64 arrays
+        Hit tables from :func:`dataset_builder.scan.scan` (columns ``motif_index``, ``start``, ``end``),
+        or their :func:`hit_tallies` (what a streaming build adds up batch by batch).
     n_positives, n_background : int
         Number of sequences scanned in each set.
     width : int
@@ -90,10 +108,10 @@ def motif_enrichment(
     """
     n_motifs = len(motifs)
 
-    def tally(hits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        index = hits["motif_index"].to_numpy(dtype=np.int64)
-        weights = centre_weights(hits["start"].to_numpy(), hits["end"].to_numpy(), width)
-        return np.bincount(index, minlength=n_motifs), np.bincount(index, weights, minlength=n_motifs)
+    def tally(hits) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(hits, pd.DataFrame):
+            hits = hit_tallies(hits["motif_index"], hits["start"], hits["end"], width=width, n_motifs=n_motifs)
+        return hits[0], hits[1] / width
 
     positive_counts, positive_weights = tally(positive_hits)
     background_counts, background_weights = tally(background_hits)

@@ -17,6 +17,7 @@ from regsim.cards import read_template
 ARCHITECTURE_REFERENCES = {
     "basset": "after Basset (Kelley, Snoek & Rinn, Genome Research 2016)",
     "beluga": "after DeepSEA Beluga (Zhou et al., Nature Genetics 2018)",
+    "reference": "that shows what the data allow (one convolution of 64 x 15 bp, global max pooling, 32 hidden units)",
     "tiny": "for tests",
 }
 

@@ -15,8 +15,8 @@ Files read (PyTorch state dicts, loaded with ``torch.load(weights_only=True)``: 
 
 Mapping onto the presets at width multiplier 1: every convolution and batch norm unit by unit (the
 ``(out, in, k, 1)`` / ``(out, in, 1, k)`` kernels become ``(out, in, k)``; Beluga's first kernel's input
-channels are reordered to A, C, G, T); the Basset model gets batch norm on its dense layers, as the
-original; the output layer keeps row ``task`` of the original's last ``Linear`` as the one logit. The
+channels are reordered to A, C, G, T); the layer options follow the originals where the presets' recipes
+differ (Basset: batch norm on the dense layers, dense dropout 0.3; Beluga: no batch norm); the output layer keeps row ``task`` of the original's last ``Linear`` as the one logit. The
 first dense layer is adapted to the dataset's width: the presets' convolutions keep the length
 (``same`` padding), so their last stage has ``P`` positions where the original had ``P0`` (10 for
 Basset at 600 bp, 106 for Beluga at 2000 bp); the dense weights of the central ``P`` positions of each
@@ -46,7 +46,7 @@ LAYOUTS = {
         "positions": 10,
         "input_length": 600,
         "bases": "ACGT",
-        "overrides": {"dense_batch_norm": True},
+        "overrides": {"conv_batch_norm": True, "dense_batch_norm": True, "dense_dropout": 0.3},
     },
     "beluga": {
         "source": "DeepSEA Beluga PyTorch state dict distributed with ExPecto (deepsea.beluga.pth)",
@@ -58,7 +58,7 @@ LAYOUTS = {
         "positions": 106,
         "input_length": 2000,
         "bases": "AGCT",
-        "overrides": {},
+        "overrides": {"conv_batch_norm": False},
     },
 }
 _NORM_KEYS = ("weight", "bias", "running_mean", "running_var")

@@ -26,8 +26,10 @@ def quick_report(tmp_path_factory):
 def test_quick_report_files_and_columns(quick_report):
     assert (quick_report / "report.md").is_file()
     figures = sorted(p.name for p in (quick_report / "figures").glob("*.png"))
-    assert figures == ["fig_gradcam.png", "fig_ig_path_basset.png", "fig_ig_path_beluga.png", "fig_methods.png",
-                       "fig_references.png", "fig_tracks_realistic_basset.png", "fig_tracks_realistic_beluga.png"]
+    training = [f"fig_training_{d}_{a}.png" for d in ("realistic", "simple") for a in ("basset", "beluga", "reference")]
+    assert figures == sorted(["fig_gradcam.png", "fig_ig_path_basset.png", "fig_ig_path_beluga.png", "fig_methods.png",
+                              "fig_references.png", "fig_tracks_realistic_basset.png",
+                              "fig_tracks_realistic_beluga.png", *training])
     results = pd.read_csv(quick_report / "results.csv")
     runs = quick_runs(QUICK_SETTINGS["n_refs"])
     assert len(results) == 2 * 2 * (len(runs) + len(GKMSVM_RUNS))  # datasets x archs x (CNN runs + the SVM's)
@@ -49,7 +51,9 @@ def test_quick_report_files_and_columns(quick_report):
                                                             for a in ("basset", "beluga")}
     assert (results.loc[results["method"] == "gkmexplain", "completeness_max_rel"] <= 1e-3).all()
     report = (quick_report / "report.md").read_text()
-    for heading in ["Model accuracy", "Method comparison", "Reference comparison", "GradCAM family",
+    for dataset in ("realistic", "simple"):  # Table 1 holds the reference CNN of each dataset
+        assert f"| {dataset} | reference |" in report
+    for heading in ["Model accuracy", "Distance to what the data allow", "Training curves", "Method comparison", "Reference comparison", "GradCAM family",
                     "Example sequences", "Integrated Gradients path", "The paper's numbers beside ours",
                     "The paper's findings beside ours"]:
         assert heading in report

@@ -37,6 +37,7 @@ from regsim.dataset_builder.format import read_manifest
 
 from .. import METRIC_PATH
 from .cache import StageCache, source_fingerprint, stage_key
+from .ceiling import REFERENCE_ARCHS
 from .plan import FULL_RUNS, GKMSVM_RUNS, Run, quick_runs, scoring_input
 
 QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
@@ -55,6 +56,8 @@ class BenchmarkSettings:
     models : dict, optional
         ``arch -> model folder`` for the realistic dataset (skips its training).
     archs : tuple of str, default ("basset", "beluga")
+    reference_archs : tuple of str, default ("reference",)
+        Trained on every dataset for Table 1 and the flag (:mod:`.ceiling`); not attributed.
     include_simple : bool, default True
         Also run the simple dataset (the paper's contrast).
     n_top : int, default 200
@@ -85,6 +88,7 @@ class BenchmarkSettings:
     simple_dataset: str | None = None
     models: dict = field(default_factory=dict)
     archs: tuple = ("basset", "beluga")
+    reference_archs: tuple = REFERENCE_ARCHS
     include_simple: bool = True
     n_top: int = 200
     split: str = "test"
@@ -138,6 +142,10 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     rows, models, examples_for_figures = [], {}, {}
     for dataset_name, dataset_dir in datasets.items():
         examples = _load_split(dataset_dir, settings.split)
+        for arch in settings.reference_archs:
+            log(f"stage 2/6: reference model {arch} on the {dataset_name} dataset")
+            model_dir = _train(settings, cache, dataset_dir, arch, log)
+            models[(dataset_name, arch)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
         svm = None
         if settings.gkmsvm:
             log(f"stage 2/6: gkm-SVM on the {dataset_name} dataset")
@@ -299,12 +307,9 @@ def _eval_results(model_dir: Path) -> dict:
 
 def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
     from regsim.dataset_builder.core.sequences import encode_integers
-    from regsim.dataset_builder.format import read_dataset
+    from regsim.dataset_builder.format import read_split
 
-    loaded = read_dataset(dataset_dir)
-    if split not in loaded:
-        raise UserError(f"{dataset_dir}: no split {split!r} (has {', '.join(loaded)})")
-    table = loaded[split]
+    table = read_split(dataset_dir, None, split, columns=("id", "sequence", "label", "motif_mask", "motifs"))
     return SplitExamples(
         ids=list(table["id"]),
         codes=encode_integers(table["sequence"]),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .ceiling import ceiling_section, without_flagged
 from .paper_numbers import BASELINES, load_paper_numbers, paper_comparison, paper_model_accuracy
 
 GROUPS = {
@@ -331,6 +332,7 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
                   f"test auROC {metrics['test_auroc']:.3f}, test auPRC {metrics['test_auprc']:.3f} on a test split "
                   f"with {100 * metrics['test_positive_fraction']:.1f} % positives (auPRC is not comparable with "
                   "our balanced test split)."]
+    lines += ["", *ceiling_section(models, figures)]  # issue 17: reference models, flags, training curves
     lines += ["", "Random-score baseline (share of motif bases in the scored sequences; the auPRC of a random "
               "attribution): " + ", ".join(f"{d} / {a}: {v:.3f}" for (d, a), v in baselines.items()), ""]
 
@@ -360,7 +362,7 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
     comparison.to_csv(out / "paper_comparison.csv", index=False)
     lines += section
 
-    findings = paper_findings(results, baselines)
+    findings = paper_findings(without_flagged(results, models), baselines)  # flagged models: reported, not used
     lines += ["## The paper's findings beside ours", "",
               "The paper (Prakash, Shrikumar & Kundaje, MLCB 2021) reports its results as figures; the "
               "column 'paper' states each finding as published, 'ours' gives the measured numbers "
