@@ -10,6 +10,8 @@ them (:func:`without_flagged`).
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +85,8 @@ def ceiling_section(models: dict, figures: Path, margin: float = MARGIN) -> list
         model_dir = info.get("model_dir")
         if not model_dir or not (Path(model_dir) / "training_log.json").exists():
             continue
+        if "history" not in json.loads((Path(model_dir) / "training_log.json").read_text(encoding="utf-8")):
+            continue  # no epochs: the gkm-SVM
         name = f"fig_training_{dataset}_{arch}.png"
         plot_training_curves(model_dir, Path(figures) / name, title=f"{dataset} / {arch}")
         lines += [f"![training curves {dataset} / {arch}](figures/{name})", ""]
