@@ -35,7 +35,14 @@ from .dataset_card import (
     split_counts,
     yaml_header,
 )
-from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
+from .enrichment import (
+    WEIGHT_FORMULAS,
+    compare_weights,
+    default_min_hits,
+    describe_weight_comparison,
+    motif_enrichment,
+    write_enrichment_table,
+)
 from .core.errors import UserError
 from .core.io import sha256
 from .format import SPLIT_ORDER, dataset_info, write_split
@@ -72,6 +79,7 @@ class BuildSettings:
     min_hits: int | None = None
     min_enrichment: float = 1.25
     max_motifs: int | None = 20
+    enrichment_weight: str = "authors"
     gc_match: bool = False
     split_fractions: tuple = (0.7, 0.1, 0.2)
     validation_chroms: tuple = ()
@@ -256,6 +264,12 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     enrichment = motif_enrichment(
         motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        weight=s.enrichment_weight,
+    )
+    weight_comparison = compare_weights(
+        motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
+        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        weight=s.enrichment_weight,
     )
     retained_rows = enrichment[enrichment["retained"]]
     if retained_rows.empty:
@@ -289,6 +303,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
         min_hits=min_hits,
         provenance=_embedded_provenance() if s.embedded else "",
         parameters_extra={"min_hits (resolved)": min_hits},
+        weight_comparison=weight_comparison,
     )
     return record
 
@@ -402,9 +417,10 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
             f"{record['n_motifs_scanned']} motifs were scanned ({s.motifs}); {len(retained)} were retained "
             f"with at least {record['min_hits']} positive hits and an enrichment of at least {s.min_enrichment}"
             + (f", the {s.max_motifs} most enriched of those that pass" if s.max_motifs else "") + ". "
-            "Each hit is weighted by `1 - |hit centre - width/2| / (width/2)`; a set's density is "
+            f"Each hit is weighted towards the window centre ({WEIGHT_FORMULAS[s.enrichment_weight]}; "
+            f"`--enrichment-weight {s.enrichment_weight}`); a set's density is "
             "`(sum of weights + 1) / number of sequences` and the enrichment is the positives' density over "
-            "the background's."
+            "the background's. " + describe_weight_comparison(s.enrichment_weight, record["weight_comparison"])
         )
     else:
         motif_summary = f"Implanted motifs ({s.motifs}): " + ", ".join(f"{m.name} ({m.id})" for m in retained) + "."
@@ -456,6 +472,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
+        "retained_with_other_enrichment_weights": record.get("weight_comparison", []),
         "outputs": outputs,
     }
     (folder / "build_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
