@@ -5,6 +5,8 @@ PY      ?= python3.11
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 REPORT  ?= report
+# the main job's size, chosen to fit about 30 minutes on 2 cores (see the README)
+REPORT_FLAGS ?= --seeds 3 --simple-seeds 1 --n-top 250
 
 .PHONY: install report test bench-deps
 
@@ -19,7 +21,7 @@ $(BIN)/regsim: pyproject.toml
 install: $(BIN)/regsim
 
 report: install
-	$(BIN)/regsim benchmark --out $(REPORT)
+	$(BIN)/regsim benchmark --out $(REPORT) $(REPORT_FLAGS)
 
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q tests

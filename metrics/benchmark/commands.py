@@ -31,6 +31,8 @@ def register(subparsers) -> None:
                         help="architecture whose model ranks the positives (default beluga, as the paper)")
     parser.add_argument("--seeds", type=int, default=1,
                         help="models trained per architecture and dataset, seeds SEED..SEED+K-1 (default 1)")
+    parser.add_argument("--simple-seeds", type=int,
+                        help="models per architecture on the simple dataset (default: --seeds)")
     parser.add_argument("--conv-mapping", choices=("linear", "average"), default="linear",
                         help="last-conv-layer scores to bases: linear interpolation (default, the paper's) or "
                         "receptive-field averaging")
@@ -57,7 +59,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     settings = BenchmarkSettings(
         out=args.out, dataset=args.dataset, simple_dataset=args.simple_dataset, models=models,
         archs=tuple(a.strip() for a in args.archs.split(",") if a.strip()), include_simple=not args.no_simple,
-        n_top=args.n_top, split=args.split, ranker=args.ranker, seeds=args.seeds, conv_mapping=args.conv_mapping,
+        n_top=args.n_top, split=args.split, ranker=args.ranker, seeds=args.seeds, simple_seeds=args.simple_seeds, conv_mapping=args.conv_mapping,
         seed=args.seed, quick=args.quick, epochs=args.epochs,
         width_multiplier=args.width_multiplier, cache_dir=args.cache_dir,
     )
