@@ -162,6 +162,8 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
                 models[(dataset_name, arch, seed)] = {"model_dir": str(model_dir), **_eval_results(model_dir)}
 
         ranker = settings.ranker if settings.ranker in settings.archs else settings.archs[0]
+        if ranker != settings.ranker:
+            log(f"note: --ranker {settings.ranker} is not among --archs; {ranker} ranks the scored set")
         log(f"stage 3/6: scored set: the top {n_top} {settings.split} positives by the {ranker} model's logit")
         selected = _select_top(trained[(ranker, seeds[0])][1], examples, n_top)
         X = _one_hot(examples.codes[selected])
