@@ -253,3 +253,22 @@ def test_linear_last_layer_mapping_by_hand():
     np.testing.assert_allclose(field.to_bases(scores, "linear"), [[0, 0, 0.5, 1.5, 2.5, 3.5, 4, 4]])
     # averaging over covering positions: base 0 (p0) 0; base 2 (p0, p1) 1; base 4 (p1, p2) 3; base 7 (p2) 4
     np.testing.assert_allclose(field.to_bases(scores, "average"), [[0, 0, 1, 1, 3, 3, 4, 4]])
+
+
+def test_last_layer_geometry_of_the_presets():
+    """The Beluga-like last layer reads almost the whole 200 bp from each of 12 positions, so averaging
+    flattens any score (the old "GradCAM fails with 8-bp kernels" artefact); linear interpolation does not."""
+    import torch
+
+    from regsim.metrics.benchmark.report import last_layer_geometry
+    from regsim.models.configuration_regcnn import preset_config
+    from regsim.models.modeling_regcnn import RegCNNForSequenceClassification
+
+    torch.manual_seed(0)
+    geometry = {arch: last_layer_geometry(RegCNNForSequenceClassification(preset_config(arch, 200)).eval(), 200)
+                for arch in ("basset", "beluga")}
+    assert (geometry["beluga"]["positions"], geometry["beluga"]["width_min"], geometry["beluga"]["width_max"]) == (12, 150, 200)
+    assert (geometry["basset"]["positions"], geometry["basset"]["width_min"], geometry["basset"]["width_max"]) == (16, 72, 132)
+    assert geometry["beluga"]["cv_average"] == pytest.approx(0.036, abs=0.002)
+    assert geometry["basset"]["cv_average"] == pytest.approx(0.120, abs=0.002)
+    assert min(g["cv_linear"] for g in geometry.values()) > 0.45
