@@ -8,7 +8,7 @@ REPORT  ?= report
 # the main job's size, chosen to fit about 30 minutes on 2 cores (see the README)
 REPORT_FLAGS ?= --seeds 3 --simple-seeds 1 --n-top 250
 
-.PHONY: install report test bench-deps
+.PHONY: install report test layers bench-deps
 
 $(BIN)/regsim: pyproject.toml
 	@command -v bedtools >/dev/null || (apt-get install -y bedtools || (apt-get update && apt-get install -y bedtools))
@@ -22,6 +22,10 @@ install: $(BIN)/regsim
 
 report: install
 	$(BIN)/regsim benchmark --out $(REPORT) $(REPORT_FLAGS)
+
+# The import-layer contract (foundation <- dataset_builder <- models <- benchmark); also part of `test`.
+layers: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q tests

@@ -9,13 +9,14 @@ import numpy as np
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.sequences import one_hot_encode
 
+from ..devices import torch_device
+
 
 def load_model(model_dir, device=None):
     """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
 
     Importing :mod:`regsim.models` (this module's parent) registered regsim's auto classes.
     """
-    import torch
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as transformers_logging
 
@@ -28,10 +29,11 @@ def load_model(model_dir, device=None):
         raise UserError(f"model folder {model_dir} has no config.json; give a folder written by `regsim train`")
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(path))
-    except (OSError, ValueError, KeyError) as error:
-        raise UserError(f"cannot load the model in {model_dir}: {error}") from error
+    except Exception as error:  # noqa: BLE001 - truncated weights, garbled config, ...: all the user's file
+        message = " ".join(str(error).split())[:300]
+        raise UserError(f"cannot load the model in {model_dir}: {type(error).__name__}: {message}") from None
     model = model[0] if isinstance(model, tuple) else model
-    return model.to(torch.device(device) if device else "cpu").eval()
+    return model.to(torch_device(device)).eval()
 
 
 def load_sequences(dataset, config=None, split: str = "test", *, limit: int | None = None):
@@ -54,19 +56,12 @@ def load_sequences(dataset, config=None, split: str = "test", *, limit: int | No
     info : dict
         ``config`` (the resolved config name).
     """
-    from regsim.dataset_builder.format import read_dataset
+    from regsim.dataset_builder.format import read_split
 
-    data = read_dataset(dataset, config)
-    if split not in data:
-        raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
-    table = data[split]
-    if "sequence" not in table.column_names:
-        raise UserError(f"dataset {dataset} split {split}: no 'sequence' column (columns: {table.column_names})")
+    table = read_split(dataset, config, split, columns=("sequence",))
     n = len(table) if limit is None else min(limit, len(table))
     table = table.select(range(n))
     sequences = list(table["sequence"])
     ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
     resolved = table.info.config_name or config
-    if n == 0:
-        raise UserError(f"dataset {dataset} split {split} is empty")
     return ids, one_hot_encode(sequences).astype(np.float32), {"config": resolved}
