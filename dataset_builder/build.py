@@ -36,7 +36,14 @@ from .dataset_card import (
     yaml_header,
 )
 from . import _stream
-from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
+from .enrichment import (
+    WEIGHT_FORMULAS,
+    compare_weights,
+    default_min_hits,
+    describe_weight_comparison,
+    motif_enrichment,
+    write_enrichment_table,
+)
 from .core.errors import UserError
 from .core.io import replace_folder, sha256
 from .format import SPLIT_ORDER, SplitWriter, dataset_info, is_dataset_folder, write_manifest
@@ -80,6 +87,7 @@ class BuildSettings:
     min_hits: int | None = None
     min_enrichment: float = 1.25
     max_motifs: int | None = 20
+    enrichment_weight: str = "authors"
     gc_match: bool = False
     split_fractions: tuple = (0.7, 0.1, 0.2)
     validation_chroms: tuple = ()
@@ -319,8 +327,8 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
         log(f"note: {warning.message}")
     units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
     units += [("background", a, b) for a, b in _ranges(n_background, batch_size)]
-    tallies = {"positive": np.zeros((2, len(motifs)), dtype=np.int64),
-               "background": np.zeros((2, len(motifs)), dtype=np.int64)}
+    tallies = {"positive": np.zeros((len(motifs), 3 * width + 2), dtype=np.int64),
+               "background": np.zeros((len(motifs), 3 * width + 2), dtype=np.int64)}
     shared = {"prepared": ready, "width": width, "positive_codes": positive_codes, "background_codes": background_codes}
     with progress(total=n_positives + n_background, desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
         for (kind, a, b), tally in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared,
@@ -333,6 +341,12 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     enrichment = motif_enrichment(
         motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        weight=s.enrichment_weight,
+    )
+    weight_comparison = compare_weights(
+        motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
+        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        weight=s.enrichment_weight,
     )
     retained_rows = enrichment[enrichment["retained"]]
     if retained_rows.empty:
@@ -371,6 +385,7 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
         min_hits=min_hits,
         provenance=_embedded_provenance() if s.embedded else "",
         parameters_extra={"min_hits (resolved)": min_hits},
+        weight_comparison=weight_comparison,
     )
     return record
 
@@ -495,9 +510,10 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
             f"{record['n_motifs_scanned']} motifs were scanned ({s.motifs}); {len(retained)} were retained "
             f"with at least {record['min_hits']} positive hits and an enrichment of at least {s.min_enrichment}"
             + (f", the {s.max_motifs} most enriched of those that pass" if s.max_motifs else "") + ". "
-            "Each hit is weighted by `1 - |hit centre - width/2| / (width/2)`; a set's density is "
+            f"Each hit is weighted towards the window centre ({WEIGHT_FORMULAS[s.enrichment_weight]}; "
+            f"`--enrichment-weight {s.enrichment_weight}`); a set's density is "
             "`(sum of weights + 1) / number of sequences` and the enrichment is the positives' density over "
-            "the background's."
+            "the background's. " + describe_weight_comparison(s.enrichment_weight, record["weight_comparison"])
         )
     else:
         motif_summary = f"Implanted motifs ({s.motifs}): " + ", ".join(f"{m.name} ({m.id})" for m in retained) + "."
@@ -544,6 +560,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
+        "retained_with_other_enrichment_weights": record.get("weight_comparison", []),
     })
 
 

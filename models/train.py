@@ -1,10 +1,11 @@
 """``regsim train``: train a RegCNN preset on a regsim dataset, evaluate it, save it with a model card.
 
-The recipe (as Prakash et al. 2021): Adam, every batch half positives and half negatives, early
-stopping on the validation split's auPRC (the test split is only used once, at the end), the weights
-of the best validation epoch kept; each preset's learning rate, schedule, weight decay, augmentation
-and patience are in :data:`RECIPES`. Training is seeded and deterministic on the CPU: the same
-data, seed, thread count and hyper-parameters give bit-identical weights.
+The recipe: every batch half positives and half negatives, as Prakash et al. 2021; unlike them (they
+stopped on the test set's auROC), early stopping on the validation split's auPRC (the test split is only
+used once, at the end), the weights of the best validation epoch kept; each preset's optimiser, learning
+rate, schedule, weight decay, augmentation and patience are in :data:`RECIPES`. Training is seeded and
+deterministic on the CPU: the same data, seed, thread count and hyper-parameters give bit-identical
+weights.
 
 Output folder (written under a temporary name, renamed at the end):
 

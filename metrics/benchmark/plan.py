@@ -75,3 +75,16 @@ def scoring_input(method: str, arrays: dict):
     if method.startswith("saliency"):
         return arrays["attributions"], {"channel_reduce": "max_abs"}
     return arrays["attributions"], {"channel_reduce": "sum"}
+
+
+#: Runs scored at a conv layer and mapped back to bases; the first layer is always averaged over
+#: covering positions (the paper's choice there), the last layer follows the benchmark's setting.
+FIRST_LAYER_METHODS = {"gradcam_first", "zheng", "grad_x_act_first", "deeplift_first"}
+LAST_LAYER_METHODS = {"gradcam_last"}
+
+
+def conv_mapping_of(method: str, last_layer_mapping: str) -> str:
+    """How ``method``'s layer scores reach the bases: ``"average"``, ``"linear"`` or ``"-"`` (base-level)."""
+    if method in LAST_LAYER_METHODS:
+        return last_layer_mapping
+    return "average" if method in FIRST_LAYER_METHODS else "-"

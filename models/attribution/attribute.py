@@ -115,7 +115,8 @@ METHODS: dict[str, MethodSpec] = {
                    options={"rule": "revealcancel"}),
         MethodSpec("deepshap_rsconv", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True,
                    options={"rule": "revealcancel"}),
-        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True, options={"layer": "last"}),
+        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True,
+                   options={"layer": "last", "mapping": "linear"}),
         MethodSpec("gradcam_first", gradcam, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("zheng", zheng, ("none",), "none", gradient_based=True, options={"layer": "first"}),
         MethodSpec("grad_x_act_first", grad_x_act, ("none",), "none", base_level=True, options={"layer": "first"}),
@@ -196,8 +197,8 @@ class AttributionResult:
 
 
 def attribute(model, X, method: str, reference: str | None = None, *, rows: slice | None = None,
-              n_refs: int = DEFAULT_N_REFS, n_steps: int = DEFAULT_N_STEPS, batch_size: int | None = None, device=None,
-              random_state=0, verbose: bool = False) -> AttributionResult:
+              n_refs: int = DEFAULT_N_REFS, n_steps: int = DEFAULT_N_STEPS, conv_mapping: str | None = None,
+              batch_size: int | None = None, device=None, random_state=0, verbose: bool = False) -> AttributionResult:
     """Run one method with one reference.
 
     Parameters
@@ -218,6 +219,9 @@ def attribute(model, X, method: str, reference: str | None = None, *, rows: slic
         Shuffles per sequence for ``shuffled``.
     n_steps : int, default 20
         Integrated Gradients steps (unless the method name sets them).
+    conv_mapping : {"linear", "average"}, optional
+        How last-layer position scores map to bases (``gradcam_last``); default linear interpolation,
+        the paper's choice. First-layer methods always average over covering positions, as the paper.
     batch_size : int, optional
         Default: each function's own.
     device : str or torch.device, optional
@@ -256,6 +260,8 @@ def attribute(model, X, method: str, reference: str | None = None, *, rows: slic
                 rows, X[rows])
         X = X[rows]
     kwargs.update(spec.options)
+    if conv_mapping is not None and "mapping" in spec.options:
+        kwargs["mapping"] = conv_mapping
     tail = {"device": device, "random_state": random_state, "verbose": verbose}
     if batch_size is not None:
         tail["batch_size"] = int(batch_size)
