@@ -126,7 +126,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
 
     rows, models, examples_for_figures = [], {}, {}
     for dataset_name, dataset_dir in datasets.items():
-        examples = _load_split(dataset_dir, settings.split)
+        examples = load_split(dataset_dir, settings.split)
         for arch in settings.archs:
             log(f"stage 2/6: model {arch} on the {dataset_name} dataset")
             given = settings.models.get(arch) if dataset_name == "realistic" else None
@@ -258,11 +258,12 @@ def _eval_results(model_dir: Path) -> dict:
 # --- stage 3: selection ------------------------------------------------------------------------------
 
 
-def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
+def load_split(dataset_dir: Path, split: str, config_name: str | None = None) -> SplitExamples:
+    """One split of a dataset as integer codes, labels, 0/1 masks and ``[start, end)`` motif intervals."""
     from regsim.dataset_builder.core.sequences import encode_integers
     from regsim.dataset_builder.format import read_dataset
 
-    loaded = read_dataset(dataset_dir)
+    loaded = read_dataset(dataset_dir, config_name)
     if split not in loaded:
         raise UserError(f"{dataset_dir}: no split {split!r} (has {', '.join(loaded)})")
     table = loaded[split]
@@ -342,10 +343,28 @@ def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, interv
     path = cache.path("scores", f"{run.method}__{run.reference}", key, ".json")
     if path.exists():
         return json.loads(path.read_text())
-    predictions, options = scoring_input(run.method, arrays)
+    scores = score_run(run.method, arrays, masks, intervals)
+    path.write_text(json.dumps(scores, indent=2))
+    return scores
+
+
+def score_run(method: str, arrays: dict, masks, intervals: list) -> dict:
+    """Every metric of one run: the evaluate module's mask config plus motif recall from its intervals config.
+
+    Parameters
+    ----------
+    method : str
+        The method name (decides which array is scored, see :func:`.plan.scoring_input`).
+    arrays : dict
+        The run's arrays as ``regsim attribute`` writes them (``attributions``, ``importance``, ...).
+    masks : array-like
+        ``(N, L)`` 0/1 ground truth.
+    intervals : list
+        ``N`` lists of ``[start, end)`` motif instances.
+    """
+    predictions, options = scoring_input(method, arrays)
     predictions = list(np.asarray(predictions, dtype=np.float32))
     scores = load_metric().compute(predictions=predictions, references=list(masks), **options)
     recall = load_metric("intervals").compute(predictions=predictions, references=intervals, **options)
     scores.update({k: v for k, v in recall.items() if k not in scores})
-    path.write_text(json.dumps(scores, indent=2))
     return scores
