@@ -11,6 +11,7 @@ name                        what it does                                        
 ``publish_dataset``         upload a dataset folder to the Hub (``dry_run=True`` shows it)  ``regsim publish``
 ``read_dataset``            read a dataset folder or Hub id into memory (``DatasetDict``)
 ``train``                   train a preset on a dataset, write a model folder             ``regsim train``
+``collate``                 rows of a dataset -> ``one_hot`` (B, 4, L), ``labels`` (a DataLoader's collate_fn)
 ``load_model``              load a model folder (eval mode)
 ``push_model``              upload a model folder to the Hub                               ``regsim push-model``
 ``attribute``               one attribution method x reference on ``(N, 4, L)`` sequences  ``regsim attribute``
@@ -41,6 +42,7 @@ _API = {
     "RegCNNForSequenceClassification": "regsim.models",
     "preset_config": "regsim.models",
     "train": "regsim.models.train",
+    "collate": "regsim.models.collate",
     "push_model": "regsim.models.push_model",
     "load_model": "regsim.models.attribution.loading",
     "attribute": "regsim.models.attribution.attribute",

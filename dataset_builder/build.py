@@ -31,6 +31,7 @@ from .dataset_card import (
     instance_statistics,
     motif_occupancy,
     plot_motif_statistics,
+    citations,
     render_dataset_card,
     split_counts,
     yaml_header,
@@ -368,7 +369,7 @@ def _dropped_rows(positives: Regions, background: Regions, simulation: Counter) 
 
 
 def _embedded_provenance() -> str:
-    text = EMBEDDED.joinpath("PROVENANCE.md").read_text()
+    text = EMBEDDED.joinpath("PROVENANCE.md").read_text().split("\n## For developers")[0].rstrip() + "\n"
     # Demote its headings below the card's own.
     return "\n".join("###" + line if line.startswith("# ") else line for line in text.splitlines())
 
@@ -435,7 +436,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "n_motifs_scanned": record["n_motifs_scanned"],
         "instance_stats": record["instance_stats"],
         "occupancy": record["occupancy"],
-        "citation": CITATION,
+        "citation": citations(s.motifs, embedded=s.embedded),
     }
     (folder / "README.md").write_text(render_dataset_card(context))
     outputs = {

@@ -61,6 +61,7 @@ def register(subparsers) -> None:
     publish.add_argument("--dry-run", action="store_true", help="print exactly what would be pushed; contact nothing")
     publish.add_argument("--private", action="store_true")
     publish.add_argument("--token", help="Hub token (default: cached login or HF_TOKEN)")
+    publish.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_verbose(publish)
     publish.set_defaults(handler=_publish)
 

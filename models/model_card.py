@@ -22,7 +22,8 @@ ARCHITECTURE_REFERENCES = {
 
 
 def render_model_card(
-    model_dir: str | os.PathLike, *, model_name: str | None = None, template: str | os.PathLike | None = None
+    model_dir: str | os.PathLike, *, model_name: str | None = None, template: str | os.PathLike | None = None,
+    dataset_repo_id: str | None = None,
 ) -> str:
     """The model card (``README.md`` text) of a model folder written by ``regsim train``.
 
@@ -31,7 +32,11 @@ def render_model_card(
     model_dir : str or path
         Folder with ``config.json``, ``model.safetensors``, ``eval_results.json`` and ``training_log.json``.
     model_name : str, optional
-        Name shown in the card; default: the folder's name.
+        The model's name: its Hub repository id once pushed (``regsim push-model`` passes it); default:
+        the folder's name. The usage examples load it by this name.
+    dataset_repo_id : str, optional
+        Hub id of the training dataset for the ``datasets:`` metadata; default: the id the training
+        data were loaded from, when it was a Hub repository.
     template : str or path, optional
         Jinja2 template; default ``model_card.md.j2`` of :mod:`regsim.cards`.
 
@@ -43,7 +48,7 @@ def render_model_card(
     from huggingface_hub import ModelCard
 
     model_dir = Path(model_dir)
-    context = _card_context(model_dir, model_name or model_dir.name)
+    context = _card_context(model_dir, model_name or model_dir.name, dataset_repo_id)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     environment.filters["fmt"] = _format_number
     template_text = Path(template).read_text(encoding="utf-8") if template else read_template("model_card.md.j2")
@@ -59,7 +64,7 @@ def write_model_card(model_dir: str | os.PathLike, *, model_name: str | None = N
     return path
 
 
-def _card_context(model_dir: Path, model_name: str) -> dict:
+def _card_context(model_dir: Path, model_name: str, dataset_repo_id: str | None = None) -> dict:
     from huggingface_hub import EvalResult, ModelCardData
 
     from .configuration_regcnn import RegCNNConfig
@@ -70,9 +75,10 @@ def _card_context(model_dir: Path, model_name: str) -> dict:
     data, hyper = log["data"], log["hyperparameters"]
     preset = config.get("preset") or "custom"
 
-    dataset_type = data["hub_repo_id"] or data["dataset_name"]
+    dataset_repo_id = dataset_repo_id or data["hub_repo_id"]
+    dataset_type = dataset_repo_id or data["dataset_name"]
     dataset_title = data["pretty_name"] or data["dataset_name"]
-    revision = f"v{data['version']}" if data["hub_repo_id"] and data["version"] else None
+    revision = f"v{data['version']}" if dataset_repo_id and data["version"] else None
     dataset_args = {k: v for k, v in (("version", data["version"]), ("manifest_sha256", data["manifest_sha256"])) if v}
     common = {
         "task_type": "text-classification",
@@ -93,7 +99,8 @@ def _card_context(model_dir: Path, model_name: str) -> dict:
         library_name="transformers",
         license="mit",
         tags=["regsim", "genomics", "dna", "regulatory-genomics", "cnn", "attribution-benchmark", preset],
-        datasets=[data["hub_repo_id"]] if data["hub_repo_id"] else None,
+        datasets=[dataset_repo_id] if dataset_repo_id else None,
+        pipeline_tag="text-classification",
         metrics=["roc_auc", "average_precision"],
         eval_results=eval_results,
     )
@@ -102,6 +109,7 @@ def _card_context(model_dir: Path, model_name: str) -> dict:
     return {
         "card_data": card_data.to_yaml(),
         "model_name": model_name,
+        "dataset_repo_id": dataset_repo_id,
         "preset": preset,
         "architecture_reference": ARCHITECTURE_REFERENCES.get(preset, "with a custom layer recipe"),
         "config": config,

@@ -1,7 +1,9 @@
 """``regsim push-model``: upload a trained model folder to the Hugging Face Hub.
 
 The upload is one commit with exactly the files of the plan (:func:`plan_push`): every file of the
-folder except hidden ones (``.name``), each as a ``CommitOperationAdd``. ``--dry-run`` prints that plan
+folder except hidden ones (``.name``), each as a ``CommitOperationAdd``; the model card is rendered
+again for the repository (its name, the training dataset's Hub id in ``datasets:``, usage examples that
+load it by that id). ``--dry-run`` prints that plan
 (path, size, sha256) and the target repository without contacting anything.
 """
 
@@ -25,7 +27,7 @@ class PushPlan:
     repo_id: str
     private: bool
     folder: Path
-    files: list[dict] = field(default_factory=list)  # {"path", "size", "sha256"}, sorted by path
+    files: list[dict] = field(default_factory=list)  # {"path", "size", "sha256"[, "content"]}, sorted by path
     skipped: list[str] = field(default_factory=list)  # hidden files and folders left out
 
     def describe(self) -> str:
@@ -39,8 +41,10 @@ class PushPlan:
         return "\n".join(lines)
 
 
-def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = False) -> PushPlan:
-    """Check a model folder and list what would be uploaded.
+def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = False,
+              dataset_repo_id: str | None = None) -> PushPlan:
+    """Check a model folder and list what would be uploaded (``README.md``: the card rendered for
+    ``repo_id``, its bytes in ``content``).
 
     Raises
     ------
@@ -74,6 +78,15 @@ def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
             continue
         if path.suffix in PICKLE_SUFFIXES:
             raise UserError(f"{path}: pickle-format weights are not pushed; regsim models are safetensors only")
+        if relative.as_posix() == "README.md" and (folder / "training_log.json").is_file():
+            import hashlib
+
+            from .model_card import render_model_card
+
+            content = render_model_card(folder, model_name=repo_id, dataset_repo_id=dataset_repo_id).encode()
+            plan.files.append({"path": "README.md", "size": len(content),
+                               "sha256": hashlib.sha256(content).hexdigest(), "content": content})
+            continue
         plan.files.append({"path": relative.as_posix(), "size": path.stat().st_size, "sha256": sha256(path)})
     return plan
 
@@ -86,6 +99,7 @@ def push_model(
     private: bool = False,
     token: str | None = None,
     commit_message: str | None = None,
+    dataset_repo_id: str | None = None,
     verbose: bool = True,
 ) -> PushPlan:
     """Upload a model folder to the Hub as one commit (or, with ``dry_run``, only show the plan).
@@ -103,6 +117,9 @@ def push_model(
     token : str, optional
         Hub token (default: the logged-in token).
     commit_message : str, optional
+    dataset_repo_id : str, optional
+        Hub id of the training dataset, for the card's ``datasets:`` metadata (default: the id it was
+        loaded from, when that was a Hub repository).
     verbose : bool, default True
         Print the plan (and the commit URL after an upload).
 
@@ -110,7 +127,7 @@ def push_model(
     -------
     PushPlan
     """
-    plan = plan_push(model_dir, repo_id, private=private)
+    plan = plan_push(model_dir, repo_id, private=private, dataset_repo_id=dataset_repo_id)
     if verbose:
         print(("dry run, nothing pushed\n" if dry_run else "") + plan.describe())
     if dry_run:
@@ -120,7 +137,8 @@ def push_model(
     from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi(token=token)
-    operations = [CommitOperationAdd(path_in_repo=f["path"], path_or_fileobj=str(plan.folder / f["path"])) for f in plan.files]
+    operations = [CommitOperationAdd(path_in_repo=f["path"], path_or_fileobj=f.get("content") or str(plan.folder / f["path"]))
+                  for f in plan.files]
     try:
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
         commit = api.create_commit(

@@ -37,6 +37,8 @@ from regsim.dataset_builder.core.io import sha256
 from regsim.dataset_builder.core.log import StageLog, progress
 from regsim.dataset_builder.core.sequences import encode_integers, one_hot_from_integers
 
+from .collate import collate
+
 LEARNING_RATE = 1e-3
 SPLITS = ("train", "validation", "test")
 LABEL_NAMES = ["negative", "positive"]
@@ -311,9 +313,8 @@ def train(
                 codes = train_split.codes[index]
                 if reverse_complement:
                     codes = _reverse_complement_some(codes, rng)
-                x = torch.from_numpy(one_hot_from_integers(codes)).to(device)
-                y = torch.from_numpy(train_split.labels[index]).to(device)
-                loss = model(x, labels=y).loss
+                batch = collate([{"sequence": row, "label": label} for row, label in zip(codes, train_split.labels[index])])
+                loss = model(batch["one_hot"].to(device), labels=batch["labels"].to(device)).loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

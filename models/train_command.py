@@ -42,6 +42,7 @@ def register(subparsers) -> None:
     )
     train.add_argument("--device", default="cpu", help="torch device (default cpu)")
     train.add_argument("--force", action="store_true", help="replace an existing MODEL_DIR")
+    train.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     add_verbose(train)
     train.set_defaults(handler=_train)
 
@@ -53,6 +54,10 @@ def register(subparsers) -> None:
     push.add_argument("--repo-id", required=True, metavar="ORG/NAME")
     push.add_argument("--dry-run", action="store_true", help="print the files (size, sha256) and the target; contact nothing")
     push.add_argument("--private", action="store_true", help="create the repository as private")
+    push.add_argument("--dataset-repo-id", metavar="ORG/NAME",
+                      help="Hub id of the training dataset, for the card's `datasets:` metadata "
+                      "(default: the id it was trained from, when that was a Hub repository)")
+    push.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_verbose(push)
     push.set_defaults(handler=_push)
 
@@ -75,7 +80,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         random_state=args.seed,
-        verbose=True,
+        verbose=not args.quiet,
     )
     return 0
 
@@ -83,5 +88,6 @@ def _train(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from .push_model import push_model
 
-    push_model(args.model_dir, args.repo_id, dry_run=args.dry_run, private=args.private)
+    push_model(args.model_dir, args.repo_id, dry_run=args.dry_run, private=args.private,
+               dataset_repo_id=args.dataset_repo_id, verbose=not args.quiet)
     return 0
