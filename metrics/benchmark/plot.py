@@ -13,6 +13,7 @@ import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
 
+LETTER_COLOURS = ("#109648", "#255C99", "#F7B32B", "#D62839")  # A, C, G, T
 BOX_COLOURS = ("#f4d03f", "#a3e4d7", "#f5b7b1", "#d7bde2", "#aed6f1")
 
 
@@ -68,20 +69,33 @@ def plot_logo(ax, scores, sequence=None, *, motifs=(), mask=None, start: int = 0
 
     Returns
     -------
-    logomaker.Logo
+    list of logomaker.Glyph
     """
-    import logomaker
-    import pandas as pd
+    from logomaker import Glyph
     from matplotlib.patches import Rectangle
 
     heights = logo_matrix(scores, sequence)
     end = heights.shape[0] if end is None else min(end, heights.shape[0])
     if not 0 <= start < end:
         raise UserError(f"empty window [{start}, {end}) of a sequence of length {heights.shape[0]}")
-    frame = pd.DataFrame(heights[start:end], columns=list("ACGT"), index=np.arange(start, end))
-    logo = logomaker.Logo(frame, ax=ax, color_scheme="classic", flip_below=False, show_spines=False)
+    window = heights[start:end]
+    # logomaker's glyphs, stacked as logomaker.Logo stacks them (positive up, negative down, largest
+    # outside), but only the non-zero ones: contribution scores have one per position, and a 200-bp
+    # logo.Logo draws 800 glyphs (measured: 2.5 s per 200-bp logo, 4x slower).
+    glyphs = []
+    for offset, row in enumerate(window):
+        for sign in (1, -1):
+            floor = 0.0
+            for c in sorted((c for c in range(4) if row[c] * sign > 0), key=lambda c: abs(row[c])):
+                ceiling = floor + sign * abs(row[c])
+                glyphs.append(Glyph(start + offset, "ACGT"[c], ax=ax, floor=min(floor, ceiling),
+                                    ceiling=max(floor, ceiling), color=LETTER_COLOURS[c], flip=False, zorder=3))
+                floor = ceiling
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     ax.axhline(0, color="#7f8c8d", lw=0.5)
-    low, high = float(min(0.0, frame.clip(upper=0).sum(axis=1).min())), float(frame.clip(lower=0).sum(axis=1).max())
+    low = float(min(0.0, np.clip(window, None, 0).sum(axis=1).min()))
+    high = float(np.clip(window, 0, None).sum(axis=1).max())
     high = high if high > low else low + 1.0
     span = high - low
     shown = [m for m in motifs if int(m["end"]) > start and int(m["start"]) < end]
@@ -109,7 +123,7 @@ def plot_logo(ax, scores, sequence=None, *, motifs=(), mask=None, start: int = 0
     ax.set_xlim(start - 0.5, end - 0.5)
     if title:
         ax.set_title(title, fontsize=8)
-    return logo
+    return glyphs
 
 
 def _motifs_of(table, row: int) -> list[dict]:
