@@ -10,6 +10,7 @@ name                        what it does                                        
 ``build_dataset``           build a dataset folder (with ``BuildSettings``)                ``regsim build``
 ``publish_dataset``         upload a dataset folder to the Hub (``dry_run=True`` shows it)  ``regsim publish``
 ``read_dataset``            read a dataset folder or Hub id into memory (``DatasetDict``)
+``one_hot_encode``          sequences to ``(N, 4, L)`` float32 one-hot (A, C, G, T)
 ``train``                   train a preset on a dataset, write a model folder             ``regsim train``
 ``collate``                 rows of a dataset -> ``one_hot`` (B, 4, L), ``labels`` (a DataLoader's collate_fn)
 ``load_model``              load a model folder (eval mode)
@@ -38,6 +39,7 @@ _API = {
     "build_dataset": "regsim.dataset_builder.build",
     "publish_dataset": "regsim.dataset_builder.publish",
     "read_dataset": "regsim.dataset_builder.format",
+    "one_hot_encode": "regsim.dataset_builder.core.sequences",
     "RegCNNConfig": "regsim.models",
     "RegCNNForSequenceClassification": "regsim.models",
     "preset_config": "regsim.models",

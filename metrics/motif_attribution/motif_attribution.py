@@ -1,6 +1,6 @@
 """The ``motif_attribution`` evaluate metric: score attributions against ground-truth motifs.
 
-A thin wrapper around :func:`._scoring.score_attributions` (also ``from metrics import
+A thin wrapper around :func:`._scoring.score_attributions` (also ``from regsim.metrics import
 score_attributions``).  ``evaluate.load`` copies into its module cache only the sibling modules that
 this file imports itself, written ``from ._name import ...`` at column 0, and it does not follow the
 helpers' own imports: so every helper is imported here, even those only the core uses.  No comment
@@ -12,7 +12,7 @@ import evaluate
 
 from ._base_resolution import CHANNEL_REDUCTIONS, CONV_MAPPINGS
 from ._errors import MotifAttributionInputError
-from ._inputs import REFERENCE_FORMATS
+from ._inputs import REFERENCE_FORMATS, check_nesting
 from ._localisation import relevance_mass_accuracy
 from ._motif_recall import instance_percentiles
 from ._pooled import HistogramPooled
@@ -96,7 +96,8 @@ Examples:
     Motif bases with the largest attributions give auROC 1; a constant attribution gives 0.5:
 
     >>> import evaluate
-    >>> motif_attribution = evaluate.load("metrics/motif_attribution")
+    >>> from regsim.metrics import METRIC_PATH  # or the path of a copy of this folder
+    >>> motif_attribution = evaluate.load(METRIC_PATH)
     >>> results = motif_attribution.compute(
     ...     predictions=[[0.1, 0.9, 0.8, 0.2, 0.0], [0.3, 0.3, 0.3, 0.3, 0.3]],
     ...     references=[[0, 1, 1, 0, 0], [0, 0, 1, 1, 0]],
@@ -125,7 +126,7 @@ Examples:
 
     The "intervals" config takes [start, end) motif instances and adds motif-instance recall:
 
-    >>> motif_intervals = evaluate.load("metrics/motif_attribution", "intervals")
+    >>> motif_intervals = evaluate.load(METRIC_PATH, "intervals")
     >>> results = motif_intervals.compute(
     ...     predictions=[[0.0] * 8 + [1.0] * 4 + [0.0] * 8, [0.0] * 4 + [0.5] * 16],
     ...     references=[[[8, 12]], [[0, 4]]],
@@ -173,9 +174,14 @@ class MotifAttribution(evaluate.Metric):
     def add_batch(self, *, predictions=None, references=None, sequences=None, **kwargs):
         """Add a batch; ``sequences`` (optional, one per example) are kept for :meth:`compute`.
 
+        The batch is checked first, so that a bad one is refused with the example named before anything
+        is stored (the instance stays usable).
+
         Sequences are held in this process's memory (they are not an input feature, since they are
         optional): pass them with every batch or with none, in a single-process evaluation.
         """
+        check_nesting(predictions, "predictions")
+        check_nesting(references, "references", allow_empty_examples=self.config_name == "intervals")
         pending = getattr(self, "_pending_sequences", None)
         if pending is None:
             pending = self._pending_sequences = []
@@ -190,7 +196,7 @@ class MotifAttribution(evaluate.Metric):
         return super().add_batch(predictions=predictions, references=references, **kwargs)
 
     def add(self, *, prediction=None, reference=None, sequence=None, **kwargs):
-        """Add one example; ``sequence`` (optional) as in :meth:`add_batch`."""
+        """Add one example; ``sequence`` (optional) as in :meth:`add_batch` (with its checks)."""
         return self.add_batch(predictions=[prediction], references=[reference],
                               sequences=None if sequence is None else [sequence], **kwargs)
 

@@ -80,6 +80,10 @@ def _attribute(args: argparse.Namespace) -> int:
         where, metadata = info["source"], {"source": info["source"], "dropped": info["dropped"]}
     else:
         ids, X, info = load_sequences(args.dataset, args.config, args.split, limit=args.limit)
+        expected = getattr(model.config, "sequence_length", X.shape[-1])
+        if X.shape[-1] != expected:
+            raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
+                            f"holds {X.shape[-1]}-bp sequences")
         where = f"{args.dataset} ({info['config'] or 'default'}/{args.split})"
         metadata = {"dataset": str(args.dataset), "config": info["config"], "split": args.split}
     dropped = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in info.get("dropped", {}).items() if count)
