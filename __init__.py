@@ -12,6 +12,7 @@ name                        what it does                                        
 ``read_dataset``            read a dataset folder or Hub id into memory (``DatasetDict``)
 ``one_hot_encode``          sequences to ``(N, 4, L)`` float32 one-hot (A, C, G, T)
 ``train``                   train a preset on a dataset, write a model folder             ``regsim train``
+``collate``                 rows of a dataset -> ``one_hot`` (B, 4, L), ``labels`` (a DataLoader's collate_fn)
 ``load_model``              load a model folder (eval mode)
 ``push_model``              upload a model folder to the Hub                               ``regsim push-model``
 ``plot_training_curves``    loss and validation auPRC per epoch of a trained model (PNG)   ``regsim train``
@@ -44,6 +45,7 @@ _API = {
     "RegCNNForSequenceClassification": "regsim.models",
     "preset_config": "regsim.models",
     "train": "regsim.models.train",
+    "collate": "regsim.models.collate",
     "push_model": "regsim.models.push_model",
     "plot_training_curves": "regsim.models.plot_training_curves",
     "load_model": "regsim.models.attribution.loading",

@@ -2,8 +2,8 @@
 
 The top of the stack: each layer's ``commands`` module adds its subcommands with
 ``register(subparsers)`` (``build`` and ``publish`` from :mod:`regsim.dataset_builder.commands`;
-``train``, ``push-model`` and ``attribute`` from :mod:`regsim.models.commands`; ``benchmark`` from
-:mod:`regsim.metrics.benchmark.commands`). Only the layer that owns the subcommand being run is
+``train``, ``push-model`` and ``attribute`` from :mod:`regsim.models.commands`; ``score``, ``plot``,
+``motifs`` and ``benchmark`` from :mod:`regsim.metrics.benchmark.commands`). Only the layer that owns the subcommand being run is
 imported, so ``regsim --help`` and ``regsim build`` never import torch; the one-line help of the
 listing lives in :data:`SUBCOMMANDS`.
 """
@@ -42,6 +42,9 @@ SUBCOMMANDS = {
     "train": (_model_commands, "train a Basset- or Beluga-style CNN on a regsim dataset"),
     "push-model": (_model_commands, "upload a trained model folder to the Hugging Face Hub"),
     "attribute": (_model_commands, "compute attribution maps (ISM, gradients, IG, DeepLIFT/DeepSHAP, GradCAM, ...)"),
+    "score": (_benchmark_commands, "score a folder of attributions against a dataset's ground truth (scores.csv)"),
+    "plot": (_benchmark_commands, "sequence logo of one sequence's attributions under its ground-truth motifs"),
+    "motifs": (_benchmark_commands, "modisco-lite patterns of an attribution file matched to the ground-truth motifs"),
     "benchmark": (_benchmark_commands, "the paper's experiment end to end: datasets, models, attributions, scores, report"),
 }
 

@@ -24,9 +24,9 @@ import pyarrow as pa
 
 from .core import __version__
 from .dataset_card import (
-    CITATION,
     REALISTIC_METHOD,
     SIMPLE_METHOD,
+    citations,
     column_rows,
     instance_statistics,
     motif_occupancy,
@@ -476,7 +476,7 @@ def _dropped_rows(positives: Counter, background: Counter, simulation: Counter) 
 
 
 def _embedded_provenance() -> str:
-    text = EMBEDDED.joinpath("PROVENANCE.md").read_text()
+    text = EMBEDDED.joinpath("PROVENANCE.md").read_text().split("\n## For developers")[0].rstrip() + "\n"
     # Demote its headings below the card's own.
     return "\n".join("###" + line if line.startswith("# ") else line for line in text.splitlines())
 
@@ -544,7 +544,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "n_motifs_scanned": record["n_motifs_scanned"],
         "instance_stats": record["instance_stats"],
         "occupancy": record["occupancy"],
-        "citation": CITATION,
+        "citation": citations(s.motifs, embedded=s.embedded),
     }
     (folder / "README.md").write_text(render_dataset_card(context))
     write_manifest(folder, {

@@ -70,6 +70,7 @@ def register(subparsers) -> None:
     publish.add_argument("--dry-run", action="store_true", help="print exactly what would be pushed; contact nothing")
     publish.add_argument("--private", action="store_true", help="create the repository as private")
     publish.add_argument("--token", help="Hub token (default: cached login or HF_TOKEN)")
+    publish.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_verbose(publish)
     publish.set_defaults(handler=_publish)
 
@@ -116,6 +117,8 @@ def _publish(args: argparse.Namespace) -> int:
     from .publish import publish_dataset
 
     plan = publish_dataset(args.folder, args.repo_id, dry_run=args.dry_run, private=args.private, token=args.token)
+    if args.quiet and not args.dry_run:
+        return 0
     print(("dry run: nothing was uploaded. Would push:\n" if args.dry_run else "") + plan.describe())
     if not args.dry_run:
         print(f"pushed {len(plan.files)} files to {plan.url} and tagged {plan.tag}")

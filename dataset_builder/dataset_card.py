@@ -7,6 +7,7 @@ template is ``cards/dataset_card.md.j2``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,46 @@ CITATION = """@inproceedings{prakash2021realistic,
   title = {regsim: realistic simulated regulatory-genomics datasets and attribution benchmarks},
   year  = {2026}
 }"""
+
+JASPAR_CITATION = """@article{rauluseviciute2024jaspar,
+  title   = {{JASPAR} 2024: 20th anniversary of the open-access database of transcription factor binding profiles},
+  author  = {Rauluseviciute, Ieva and Riudavets-Puig, Rafael and Blanc-Mathieu, Romain and Castro-Mondragon, Jaime A. and others},
+  journal = {Nucleic Acids Research},
+  volume  = {52},
+  number  = {D1},
+  pages   = {D174--D182},
+  year    = {2024},
+  doi     = {10.1093/nar/gkad1059}
+}"""
+
+JANGGU_CITATION = """@article{kopp2020janggu,
+  title   = {Deep learning for genomics using {Janggu}},
+  author  = {Kopp, Wolfgang and Monti, Remo and Tamburrini, Annalaura and Ohler, Uwe and Akalin, Altuna},
+  journal = {Nature Communications},
+  volume  = {11},
+  pages   = {3488},
+  year    = {2020},
+  doi     = {10.1038/s41467-020-17155-y}
+}"""
+
+# The placeholder repository of a card written by `regsim build`; `regsim publish` puts the real one in.
+PLACEHOLDER_ORG = "ORG"
+# Files of one configuration: uploaded under <config>/ so that configurations merge in one repository.
+PER_CONFIG_FILES = ("motifs.meme", "retained_motifs.tsv", "motif_statistics.png", "build_manifest.json")
+
+
+def citations(motif_source: str | None, *, embedded: bool) -> str:
+    """BibTeX of regsim and the paper, plus JASPAR when the motifs come from it and janggu for the
+    embedded peaks."""
+    from .motifs import is_jaspar_spec
+
+    entries = [CITATION]
+    if is_jaspar_spec(motif_source):
+        entries.append(JASPAR_CITATION)
+    if embedded:
+        entries.append(JANGGU_CITATION)
+    return "\n".join(entries)
+
 
 REALISTIC_METHOD = """Realistic simulation (Prakash, Shrikumar & Kundaje, MLCB 2021). Every motif of the motif source was
 scanned over the real positive and background sequences with a FIMO-equivalent scan (log-odds scores,
@@ -189,3 +230,83 @@ def split_counts(labels: np.ndarray, splits: np.ndarray) -> list[dict]:
 
 def column_rows() -> list[tuple[str, str]]:
     return list(COLUMN_DESCRIPTIONS.items())
+
+
+# --- what `regsim publish` uploads ----------------------------------------------------------------
+
+_SECTION = re.compile(r"<!-- regsim config: (?P<name>[^ ]+) -->\n(?P<body>.*?)<!-- end of regsim config: (?P=name) -->\n",
+                      re.DOTALL)
+
+
+def split_card(text: str) -> tuple[dict, str]:
+    """The YAML header (as a dict) and the body of a card."""
+    if not text.startswith("---\n"):
+        return {}, text
+    header, sep, body = text[4:].partition("\n---\n")
+    if not sep:
+        return {}, text
+    return yaml.safe_load(header) or {}, body
+
+
+def card_for_repo(card: str, config_name: str, dataset_name: str, repo_id: str) -> str:
+    """A built card as it goes to ``repo_id``: the real repository id in the load snippet and the
+    per-configuration files under ``<config>/``."""
+    card = card.replace(f'"{PLACEHOLDER_ORG}/{dataset_name}"', f'"{repo_id}"')
+    for name in PER_CONFIG_FILES:
+        card = card.replace(f"]({name})", f"]({config_name}/{name})").replace(f"`{name}`", f"`{config_name}/{name}`")
+    return card
+
+
+def merge_cards(existing: str | None, new: str, config_name: str) -> str:
+    """The card of a repository holding ``config_name`` (from ``new``) and the configurations of ``existing``.
+
+    Each configuration's body sits between ``<!-- regsim config: NAME -->`` markers; a card without
+    markers is one configuration's body. The YAML ``configs`` and ``dataset_info`` list every
+    configuration (``config_name`` replaces an earlier one of the same name; the first published stays
+    the default), and the card starts with a table of them.
+    """
+    new_header, new_body = split_card(new)
+    if not existing:
+        sections, header = {}, dict(new_header)
+    else:
+        header, body = split_card(existing)
+        sections = {m["name"]: re.sub(r'^<a id="config-[^"]*"></a>\n', "", m["body"].lstrip())
+                    for m in _SECTION.finditer(body)}
+        if not sections:
+            old_name = (header.get("configs") or [{}])[0].get("config_name")
+            if old_name:
+                sections[old_name] = _strip_overview(body)
+    sections[config_name] = _strip_overview(new_body)
+    configs = {c["config_name"]: c for c in header.get("configs", [])}
+    new_config = dict(new_header["configs"][0])
+    new_config["default"] = configs.get(config_name, {}).get("default", not configs)
+    configs[config_name] = new_config
+    infos = header.get("dataset_info", [])
+    infos = {i["config_name"]: i for i in (infos if isinstance(infos, list) else [infos]) if i}
+    infos[config_name] = new_header["dataset_info"]
+    merged = dict(new_header)
+    if len(configs) > 1:
+        merged["pretty_name"] = "regsim datasets: " + ", ".join(sorted(configs))
+        merged.pop("version", None)  # each configuration states its own version in its section
+    merged["configs"] = [configs[name] for name in sorted(configs, key=lambda n: (not configs[n].get("default"), n))]
+    merged["dataset_info"] = [infos[c["config_name"]] for c in merged["configs"] if c["config_name"] in infos]
+    merged["size_categories"] = sorted({c for i in merged["dataset_info"] for c in
+                                        [size_category(sum(s["num_examples"] for s in i["splits"]))]})
+    order = [c["config_name"] for c in merged["configs"]]
+    overview = [f"# {merged['pretty_name']}", "",
+                f"This repository holds {len(order)} configuration{'s' if len(order) > 1 else ''} of regsim data:", "",
+                "| config | sequences | section |", "|---|---|---|"]
+    for name in order:
+        total = sum(s["num_examples"] for s in infos[name]["splits"]) if name in infos else ""
+        overview.append(f"| `{name}` | {total} | [{name}](#config-{name}) |")
+    parts = ["---\n" + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=120) + "---\n",
+             "\n".join(overview) + "\n"]
+    for name in order:
+        parts.append(f"\n<!-- regsim config: {name} -->\n<a id=\"config-{name}\"></a>\n\n{sections[name].strip()}\n"
+                     f"<!-- end of regsim config: {name} -->\n")
+    return "".join(parts)
+
+
+def _strip_overview(body: str) -> str:
+    """A single-configuration card body as a section of a merged card: every heading one level down."""
+    return re.sub(r"^(#+) ", lambda m: "#" + m.group(1) + " ", body.strip() + "\n", flags=re.MULTILINE)

@@ -196,16 +196,8 @@ def read_peak_windows(
         Background windows overlapping any positive window are removed (``dropped["overlaps_positive"]``).
     """
     import pybedtools
-    import pyfaidx
 
-    genome = Path(genome)
-    if not genome.exists():
-        raise UserError(f"{genome}: genome FASTA not found")
-    try:
-        fasta = pyfaidx.Fasta(str(genome), indexname=_index_path(genome), sequence_always_upper=False, as_raw=True)
-    except Exception as error:  # pyfaidx raises several types for malformed input
-        raise UserError(f"{genome}: cannot index the genome FASTA: {error}") from None
-    chrom_sizes = {name: len(record) for name, record in fasta.items()}
+    fasta, chrom_sizes = _open_genome(genome)
 
     positive_windows, positive_drops = _windows(read_peaks(positives), Path(positives), chrom_sizes, width, genome)
     background_windows, background_drops = _windows(
@@ -225,6 +217,31 @@ def read_peak_windows(
         _fetch(fasta, positive_windows, Path(positives), positive_drops),
         _fetch(fasta, background_windows, Path(background), background_drops),
     )
+
+
+def read_windows(genome: str | Path, peaks: str | Path, width: int) -> Regions:
+    """Windows of ``width`` bases around the summits of one narrowPeak/BED file, as the build makes them.
+
+    Windows span ``[summit - width // 2, summit - width // 2 + width)`` (BED: the midpoint); windows off a
+    chromosome edge, duplicate windows and windows with a base other than ACGT are dropped and counted in
+    ``Regions.dropped``. ``sources`` are ``chrom:start-end`` (0-based half-open).
+    """
+    fasta, chrom_sizes = _open_genome(genome)
+    windows, dropped = _windows(read_peaks(peaks), Path(peaks), chrom_sizes, width, genome)
+    return _fetch(fasta, windows, Path(peaks), dropped)
+
+
+def _open_genome(genome):
+    import pyfaidx
+
+    genome = Path(genome)
+    if not genome.exists():
+        raise UserError(f"{genome}: genome FASTA not found")
+    try:
+        fasta = pyfaidx.Fasta(str(genome), indexname=_index_path(genome), sequence_always_upper=False, as_raw=True)
+    except Exception as error:  # pyfaidx raises several types for malformed input
+        raise UserError(f"{genome}: cannot index the genome FASTA: {error}") from None
+    return fasta, {name: len(record) for name, record in fasta.items()}
 
 
 def _index_path(genome: Path) -> str:
@@ -288,17 +305,38 @@ def read_sequence_sets(
             _raise_length_mismatch(positives, negatives, min(lengths), "--width to crop them")
         width = lengths.pop()
     for regions in (positives, negatives):
-        for i, sequence in enumerate(regions.sequences):
-            if len(sequence) < width:
-                raise UserError(
-                    f"{regions.path}: record {i + 1} ({regions.sources[i]}) has length {len(sequence)}, "
-                    f"shorter than the width {width}"
-                )
-            if len(sequence) > width:
-                offset = (len(sequence) - width) // 2
-                regions.sequences[i] = sequence[offset : offset + width]
-                regions.dropped["cropped_to_width"] += 1  # counted, not dropped
+        centre_crop(regions, width)
     return _drop_non_acgt(_drop_duplicates(positives)), _drop_non_acgt(_drop_duplicates(negatives))
+
+
+def read_fasta_windows(path: str | Path, width: int) -> Regions:
+    """Every record of a FASTA file centre-cropped to ``width``, as mode B of the build reads it.
+
+    Records with a base other than ACGT are dropped and counted; a record shorter than ``width`` is an
+    error naming it.
+    """
+    return _drop_non_acgt(centre_crop(read_fasta(path), width))
+
+
+def centre_crop(regions: Regions, width: int) -> Regions:
+    """Crop every sequence longer than ``width`` to its central ``width`` bases, in place.
+
+    Raises
+    ------
+    UserError
+        Naming the file and record of a sequence shorter than ``width``.
+    """
+    for i, sequence in enumerate(regions.sequences):
+        if len(sequence) < width:
+            raise UserError(
+                f"{regions.path}: record {i + 1} ({regions.sources[i]}) has length {len(sequence)}, "
+                f"shorter than the width {width}"
+            )
+        if len(sequence) > width:
+            offset = (len(sequence) - width) // 2
+            regions.sequences[i] = sequence[offset : offset + width]
+            regions.dropped["cropped_to_width"] += 1  # counted, not dropped
+    return regions
 
 
 def _raise_length_mismatch(positives, negatives, expected, hint):

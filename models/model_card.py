@@ -23,7 +23,8 @@ ARCHITECTURE_REFERENCES = {
 
 
 def render_model_card(
-    model_dir: str | os.PathLike, *, model_name: str | None = None, template: str | os.PathLike | None = None
+    model_dir: str | os.PathLike, *, model_name: str | None = None, template: str | os.PathLike | None = None,
+    dataset_repo_id: str | None = None,
 ) -> str:
     """The model card (``README.md`` text) of a model folder written by ``regsim train``.
 
@@ -32,7 +33,11 @@ def render_model_card(
     model_dir : str or path
         Folder with ``config.json``, ``model.safetensors``, ``eval_results.json`` and ``training_log.json``.
     model_name : str, optional
-        Name shown in the card; default: the folder's name.
+        The model's name: its Hub repository id once pushed (``regsim push-model`` passes it); default:
+        the folder's name. The usage examples load it by this name.
+    dataset_repo_id : str, optional
+        Hub id of the training dataset for the ``datasets:`` metadata; default: the id the training
+        data were loaded from, when it was a Hub repository.
     template : str or path, optional
         Jinja2 template; default ``model_card.md.j2`` of :mod:`regsim.cards`.
 
@@ -44,7 +49,7 @@ def render_model_card(
     from huggingface_hub import ModelCard
 
     model_dir = Path(model_dir)
-    context = _card_context(model_dir, model_name or model_dir.name)
+    context = _card_context(model_dir, model_name or model_dir.name, dataset_repo_id)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     environment.filters["fmt"] = _format_number
     template_text = Path(template).read_text(encoding="utf-8") if template else read_template("model_card.md.j2")
@@ -61,7 +66,15 @@ def write_model_card(model_dir: str | os.PathLike, *, model_name: str | None = N
 
 
 def write_gkmsvm_card(model_dir: str | os.PathLike, *, model_name: str | None = None) -> Path:
-    """Render the card of a gkm-SVM folder (:mod:`models.gkmsvm`) into ``model_dir/README.md``."""
+    """Render the card of a gkm-SVM folder (:mod:`regsim.models.gkmsvm`) into ``model_dir/README.md``."""
+    path = Path(model_dir) / "README.md"
+    path.write_text(render_gkmsvm_card(model_dir, model_name=model_name), encoding="utf-8")
+    return path
+
+
+def render_gkmsvm_card(model_dir: str | os.PathLike, *, model_name: str | None = None,
+                       dataset_repo_id: str | None = None) -> str:
+    """The card (``README.md`` text) of a gkm-SVM folder."""
     import jinja2
     from huggingface_hub import ModelCard
 
@@ -73,25 +86,26 @@ def write_gkmsvm_card(model_dir: str | os.PathLike, *, model_name: str | None = 
     data = log["data"]
     card_data, dataset_title = _card_data(model_name, data, results, library=None,
                                          tags=["regsim", "genomics", "dna", "regulatory-genomics", "gkm-svm",
-                                               "attribution-benchmark"])
+                                               "attribution-benchmark"],
+                                         dataset_repo_id=dataset_repo_id or data["hub_repo_id"])
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     environment.filters["fmt"] = _format_number
     text = environment.from_string(read_template("gkmsvm_card.md.j2")).render(
         card_data=card_data, model_name=model_name, config=config, results=results, data=data,
         dataset_title=dataset_title, hyper=log["hyperparameters"], subsample=log["subsample"], software=log["software"])
     ModelCard(text)  # validates the YAML header
-    path = model_dir / "README.md"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return text
 
 
-def _card_data(model_name: str, data: dict, results: dict, *, library, tags: list[str]):
+def _card_data(model_name: str, data: dict, results: dict, *, library, tags: list[str],
+               dataset_repo_id: str | None = None):
     """The YAML header (model-index results on test and validation) and the dataset's title."""
     from huggingface_hub import EvalResult, ModelCardData
 
-    dataset_type = data["hub_repo_id"] or data["dataset_name"]
+    dataset_repo_id = dataset_repo_id or data["hub_repo_id"]
+    dataset_type = dataset_repo_id or data["dataset_name"]
     dataset_title = data["pretty_name"] or data["dataset_name"]
-    revision = f"v{data['version']}" if data["hub_repo_id"] and data["version"] else None
+    revision = f"v{data['version']}" if dataset_repo_id and data["version"] else None
     dataset_args = {k: v for k, v in (("version", data["version"]), ("manifest_sha256", data["manifest_sha256"])) if v}
     common = {
         "task_type": "text-classification",
@@ -112,14 +126,15 @@ def _card_data(model_name: str, data: dict, results: dict, *, library, tags: lis
         library_name=library,
         license="mit",
         tags=tags,
-        datasets=[data["hub_repo_id"]] if data["hub_repo_id"] else None,
+        datasets=[dataset_repo_id] if dataset_repo_id else None,
+        pipeline_tag="text-classification",
         metrics=["roc_auc", "average_precision"],
         eval_results=eval_results,
     )
     return card_data.to_yaml(), dataset_title
 
 
-def _card_context(model_dir: Path, model_name: str) -> dict:
+def _card_context(model_dir: Path, model_name: str, dataset_repo_id: str | None = None) -> dict:
     from .configuration_regcnn import RegCNNConfig
 
     config = json.loads((model_dir / "config.json").read_text())
@@ -127,14 +142,16 @@ def _card_context(model_dir: Path, model_name: str) -> dict:
     log = json.loads((model_dir / "training_log.json").read_text())
     data, hyper = log["data"], log["hyperparameters"]
     preset = config.get("preset") or "custom"
+    dataset_repo_id = dataset_repo_id or data["hub_repo_id"]
     card_data, dataset_title = _card_data(model_name, data, results, library="transformers",
                                           tags=["regsim", "genomics", "dna", "regulatory-genomics", "cnn",
-                                                "attribution-benchmark", preset])
+                                                "attribution-benchmark", preset], dataset_repo_id=dataset_repo_id)
     regcnn_config = RegCNNConfig.from_pretrained(model_dir)
     layers, n_params = _layer_table(regcnn_config)
     return {
         "card_data": card_data,
         "model_name": model_name,
+        "dataset_repo_id": dataset_repo_id,
         "preset": preset,
         "architecture_reference": ARCHITECTURE_REFERENCES.get(preset, "with a custom layer recipe"),
         "config": config,

@@ -2,7 +2,8 @@
 
 The upload is :mod:`regsim.dataset_builder.core.hub`'s, shared with ``regsim publish``: one commit with
 exactly the files of the plan (:func:`plan_push`: every file of the folder except hidden ones,
-``.name``), tagged ``v<version>``. ``--dry-run`` prints that plan (sha256, size, path) and the target
+``.name``), tagged ``v<version>``; the model card is rendered again for the repository (its name, the
+training dataset's Hub id in ``datasets:``, usage examples that load it by that id). ``--dry-run`` prints that plan (sha256, size, path) and the target
 repository without contacting anything.
 """
 
@@ -19,8 +20,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = False, version: str = "1.0.0",
-              commit_message: str | None = None) -> UploadPlan:
-    """Check a model folder and list what would be uploaded.
+              commit_message: str | None = None, dataset_repo_id: str | None = None) -> UploadPlan:
+    """Check a model folder and list what would be uploaded (``README.md``: the card rendered for ``repo_id``).
 
     Raises
     ------
@@ -48,8 +49,20 @@ def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = Fal
         if path.suffix in PICKLE_SUFFIXES:
             raise UserError(f"{path}: pickle-format weights are not pushed; regsim models are safetensors only")
         files.append(relative.as_posix())
+    replacements = {}
+    if "README.md" in files and (folder / "training_log.json").is_file():
+        import json
+
+        from .model_card import render_gkmsvm_card, render_model_card
+
+        try:
+            model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        except (ValueError, AttributeError):
+            raise UserError(f"{folder / 'config.json'}: not a JSON object") from None
+        render = render_gkmsvm_card if model_type == "gkmsvm" else render_model_card
+        replacements["README.md"] = render(folder, model_name=repo_id, dataset_repo_id=dataset_repo_id).encode()
     return plan_upload(folder, repo_id, files, repo_type="model", tag=f"v{version}", private=private,
-                       skipped=[f"{name} (hidden)" for name in skipped],
+                       skipped=[f"{name} (hidden)" for name in skipped], replacements=replacements,
                        commit_message=commit_message or f"Upload {folder.name} v{version} with regsim push-model")
 
 
@@ -62,6 +75,7 @@ def push_model(
     token: str | None = None,
     version: str = "1.0.0",
     commit_message: str | None = None,
+    dataset_repo_id: str | None = None,
     verbose: bool = True,
 ) -> UploadPlan:
     """Upload a model folder to the Hub as one tagged commit (or, with ``dry_run``, only show the plan).
@@ -81,6 +95,9 @@ def push_model(
     version : str, default "1.0.0"
         The commit is tagged ``v<version>``.
     commit_message : str, optional
+    dataset_repo_id : str, optional
+        Hub id of the training dataset, for the card's ``datasets:`` metadata (default: the id it was
+        loaded from, when that was a Hub repository).
     verbose : bool, default True
         Print the plan (and the commit URL after an upload).
 
@@ -88,7 +105,8 @@ def push_model(
     -------
     UploadPlan
     """
-    plan = plan_push(model_dir, repo_id, private=private, version=version, commit_message=commit_message)
+    plan = plan_push(model_dir, repo_id, private=private, version=version, commit_message=commit_message,
+                     dataset_repo_id=dataset_repo_id)
     if verbose:
         print(("dry run: nothing was uploaded. Would push:\n" if dry_run else "") + plan.describe())
     if dry_run:

@@ -46,6 +46,7 @@ from regsim.dataset_builder.format import (
     verify_outputs,
 )
 
+from .collate import collate
 from .devices import torch_device
 
 SPLITS = ("train", "validation", "test")
@@ -428,9 +429,8 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, recipe: 
                     codes = _reverse_complement_some(codes, rng)
                 if recipe.max_shift > 0:
                     codes = _shift_some(codes, recipe.max_shift, rng)
-                x = torch.from_numpy(one_hot_from_integers(codes)).to(device)
-                y = torch.from_numpy(train_split.labels[index]).to(device)
-                loss = model(x, labels=y).loss
+                batch = collate([{"sequence": row, "label": label} for row, label in zip(codes, train_split.labels[index])])
+                loss = model(batch["one_hot"].to(device), labels=batch["labels"].to(device)).loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

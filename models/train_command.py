@@ -82,6 +82,7 @@ def register(subparsers) -> None:
     gkm.add_argument("--gkm-max-per-class", type=int, default=20_000,
                      help="at most this many positives and negatives of the train split (default 20000)")
     train.add_argument("--force", action="store_true", help="replace an existing MODEL_DIR")
+    train.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     add_verbose(train)
     train.set_defaults(handler=_train)
 
@@ -95,6 +96,10 @@ def register(subparsers) -> None:
     push.add_argument("--private", action="store_true", help="create the repository as private")
     push.add_argument("--token", help="Hub token (default: cached login or HF_TOKEN)")
     push.add_argument("--version", default="1.0.0", help="the commit is tagged v<version> (default 1.0.0)")
+    push.add_argument("--dataset-repo-id", metavar="ORG/NAME",
+                      help="Hub id of the training dataset, for the card's `datasets:` metadata "
+                      "(default: the id it was trained from, when that was a Hub repository)")
+    push.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_verbose(push)
     push.set_defaults(handler=_push)
 
@@ -136,7 +141,7 @@ def _train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         init_task=args.init_task,
         random_state=args.seed,
-        verbose=True,
+        verbose=not args.quiet,
     )
     return 0
 
@@ -163,5 +168,5 @@ def _push(args: argparse.Namespace) -> int:
     from .push_model import push_model
 
     push_model(args.model_dir, args.repo_id, dry_run=args.dry_run, private=args.private, token=args.token,
-               version=args.version)
+               version=args.version, dataset_repo_id=args.dataset_repo_id, verbose=not args.quiet)
     return 0

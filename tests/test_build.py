@@ -1,6 +1,8 @@
 """`regsim build` / `regsim publish` end to end on small inputs, and the embedded default."""
 
 import gzip
+import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -183,11 +185,71 @@ def test_publish_dry_run_lists_files_and_tag(small_build, capsys, monkeypatch):
     assert "tag: v1.0.0" in out
     manifest = read_manifest(small_build)
     lines = out.splitlines()
-    for name, digest in manifest["outputs"].items():
-        line = next(line for line in lines if line.endswith(f"  {name}"))
-        assert line.split()[0] == digest and int(line.split()[1].replace(",", "")) == (small_build / name).stat().st_size
-    assert any(line.endswith("  build_manifest.json") for line in lines)
+    from regsim.dataset_builder.publish import plan_publish
+
+    plan = plan_publish(small_build, "someorg/regsim-small")
+    card = next(f["data"] for f in plan.files if f["path"] == "README.md")
+    per_config = ("motifs.meme", "retained_motifs.tsv", "motif_statistics.png", "build_manifest.json")
+    for name, digest in [*manifest["outputs"].items(), ("build_manifest.json", None)]:
+        in_repo = f"realistic/{name}" if name in per_config else name
+        line = next(line for line in lines if line.endswith(f"  {in_repo}"))
+        content = card if name == "README.md" else (small_build / name).read_bytes()  # the card as uploaded
+        assert line.split()[0] == hashlib.sha256(content).hexdigest() and int(line.split()[1].replace(",", "")) == len(content)
+        if digest is not None and name != "README.md":
+            assert digest == line.split()[0]
     assert f"{len(manifest['outputs']) + 1} files" in out
+    assert b'load_dataset("someorg/regsim-small", "realistic")' in card and b"ORG/" not in card
+
+
+def test_publish_merges_configurations(small_build, small_inputs, tmp_path):
+    """A second configuration published into the same repository keeps the first: per-config motif
+    files, every configuration in the card, and both load with load_dataset."""
+    from regsim.dataset_builder.publish import plan_publish
+
+    second = tmp_path / "second"
+    build_dataset(second, small_settings(small_inputs, config_name="other", max_motifs=2, seed=4), verbose=False)
+    repo = tmp_path / "repo"  # what the Hub repository holds after each upload
+
+    def upload(plan):
+        for f in plan.files:
+            (repo / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (repo / f["path"]).write_bytes(f["data"] if "data" in f else (plan.folder / f["path"]).read_bytes())
+
+    upload(plan_publish(small_build, "me/sims"))
+    first_card = (repo / "README.md").read_text()
+    upload(plan_publish(second, "me/sims", existing_card=first_card))
+    merged = (repo / "README.md").read_text()
+    header = yaml.safe_load(merged.split("---\n")[1])
+    assert [c["config_name"] for c in header["configs"]] == ["realistic", "other"]
+    assert [c["default"] for c in header["configs"]] == [True, False]
+    assert [i["config_name"] for i in header["dataset_info"]] == ["realistic", "other"]
+    assert (repo / "realistic/motifs.meme").read_bytes() == (small_build / "motifs.meme").read_bytes()
+    assert (repo / "other/motifs.meme").read_bytes() == (second / "motifs.meme").read_bytes()
+    assert not (repo / "motifs.meme").exists()
+    assert 'load_dataset("me/sims", "realistic")' in merged and 'load_dataset("me/sims", "other")' in merged
+    assert "](realistic/motif_statistics.png)" in merged and "](other/motif_statistics.png)" in merged
+    for config, folder in (("realistic", small_build), ("other", second)):
+        loaded = datasets.load_dataset(str(repo), config, cache_dir=str(tmp_path / f"cache-{config}"))
+        expected = json.loads((folder / "build_manifest.json").read_text())["split_sizes"]
+        assert {s: len(loaded[s]) for s in loaded} == {r["split"]: r["total"] for r in expected}
+    # publishing a configuration again replaces its section and keeps the other: the same card
+    again = next(f["data"] for f in plan_publish(small_build, "me/sims", existing_card=merged).files
+                 if f["path"] == "README.md").decode()
+    assert again == merged
+
+
+def test_card_cites_jaspar_and_the_embedded_data_without_developer_notes(small_build):
+    from regsim.dataset_builder.build import _embedded_provenance
+    from regsim.dataset_builder.dataset_card import citations
+
+    card = (small_build / "README.md").read_text()
+    assert "10.1093/nar/gkad1059" in card and "{JASPAR} 2024" in card  # the motifs came from JASPAR
+    assert "Janggu" not in card  # not built from the embedded peaks
+    provenance = _embedded_provenance()
+    assert "GPL-3.0" in provenance and "janggu==0.10.2" in provenance
+    assert "developers" not in provenance and "fresh checkout" not in provenance
+    assert "10.1038/s41467-020-17155-y" in citations("jaspar:JASPAR2024:CORE:vertebrates", embedded=True)
+    assert "gkad1059" not in citations("motifs.meme", embedded=False)
 
 
 def test_publish_detects_changed_files(small_build, tmp_path, capsys):

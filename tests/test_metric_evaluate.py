@@ -137,6 +137,40 @@ def test_sequences_and_options_pass_through(metric):
                  score_attributions(predictions, masks, **options))
 
 
+def test_add_batch_takes_sequences_as_compute_does(in_repo):
+    rng = np.random.default_rng(3)
+    predictions = [rng.normal(size=(4, 12)).astype(np.float32) for _ in range(5)]
+    sequences = ["".join(rng.choice(list("ACGT"), size=12)) for _ in range(5)]
+    intervals = [[[1, 4]], [[0, 6]], [[5, 12]], [[2, 3], [8, 10]], [[6, 9]]]
+    options = {"channel_reduce": "observed", "return_per_sequence": True}
+    metric = evaluate.load("metrics/motif_attribution", "intervals")
+    expected = metric.compute(predictions=predictions, references=intervals, sequences=sequences, **options)
+    assert _same(expected, score_attributions(predictions, intervals, reference_format="intervals",
+                                              sequences=sequences, **options))
+    for start in (0, 2, 4):
+        metric.add_batch(predictions=predictions[start:start + 2], references=intervals[start:start + 2],
+                         sequences=sequences[start:start + 2])
+    assert _same(metric.compute(**options), expected)
+    # the observed base matters: the same batches with other sequences give other scores
+    for start in (0, 2, 4):
+        metric.add_batch(predictions=predictions[start:start + 2], references=intervals[start:start + 2],
+                         sequences=sequences[::-1][start:start + 2])
+    assert not _same(metric.compute(**options), expected)
+    for k in range(5):  # add() with sequence=, one example at a time
+        metric.add(prediction=predictions[k], reference=intervals[k], sequence=sequences[k])
+    assert _same(metric.compute(**options), expected)
+
+
+def test_add_batch_sequences_for_some_batches_only_is_refused(in_repo):
+    metric = evaluate.load("metrics/motif_attribution")
+    metric.add_batch(predictions=[[0.1, 0.2, 0.3]], references=[[0, 1, 0]], sequences=["ACG"])
+    metric.add_batch(predictions=[[0.1, 0.2, 0.3]], references=[[0, 1, 0]])
+    with pytest.raises(ValueError, match="1 of 2 add_batch calls"):
+        metric.compute(channel_reduce="observed")
+    with pytest.raises(ValueError, match="2 predictions but 1 sequences"):
+        metric.add_batch(predictions=[[0.1, 0.2, 0.3]] * 2, references=[[0, 1, 0]] * 2, sequences=["ACG"])
+
+
 def test_unknown_config_is_refused(in_repo):
     with pytest.raises(KeyError, match="intervals"):
         evaluate.load("metrics/motif_attribution", "bed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -225,10 +226,15 @@ def test_push_model_dry_run_lists_exact_files_and_contacts_nothing(trained, tmp_
     printed = capsys.readouterr().out
     assert "https://huggingface.co/my-org/tiny-model" in printed and "public" in printed
     files = sorted(p for p in folder.iterdir() if p.is_file())
+    from regsim.models.model_card import render_model_card
+
+    card = render_model_card(folder, model_name="my-org/tiny-model").encode()  # the card as uploaded
     for path in files:
         line = next(l for l in printed.splitlines() if l.endswith(f"  {path.name}"))
         digest, size, _ = line.split()
-        assert digest == sha256(path) and int(size.replace(",", "")) == path.stat().st_size
+        content = card if path.name == "README.md" else path.read_bytes()
+        assert digest == hashlib.sha256(content).hexdigest() and int(size.replace(",", "")) == len(content)
+    assert b'from_pretrained("my-org/tiny-model"' in card
     assert f"{len(files)} files" in printed and "not uploaded: .cache (hidden)" in printed
     assert "tag: v1.0.0" in printed
 
@@ -259,7 +265,9 @@ def test_push_model_uploads_exactly_the_plan(trained, tmp_path, monkeypatch):
     plan = push_model(out, "my-org/tiny-model", private=True, version="2.1.0", token="t0", verbose=False)
     assert calls[0] == ("init", "t0") and calls[3] == ("create_tag", "my-org/tiny-model", "v2.1.0", "abc")
     assert calls[1] == ("create_repo", "my-org/tiny-model", {"repo_type": "model", "private": True, "exist_ok": True})
-    assert calls[2][2] == [(f["path"], str(out / f["path"])) for f in plan.files]
+    assert calls[2][2] == [(f["path"], f["data"] if f["path"] == "README.md" else str(out / f["path"]))
+                           for f in plan.files]
+    assert b"- name: my-org/tiny-model" in dict(calls[2][2])["README.md"]
     assert [f["path"] for f in plan.files] == sorted(p.name for p in out.iterdir())
 
 
@@ -387,3 +395,66 @@ def test_reference_recipe_keeps_the_best_of_all_epochs(dataset, tmp_path):
     assert results["epochs"] == 4 and results["stopped"] == "max_epochs"  # patience 40: never stops early
     config = json.loads((tmp_path / "ref" / "config.json").read_text())
     assert config["preset"] == "reference" and config["pool_sizes"] == [40 - 15 + 1]
+
+
+def test_model_card_metadata_and_a_usage_example_without_regsim(trained, tmp_path):
+    """datasets / pipeline_tag / the real name in the metadata; the torch+transformers example runs
+    with regsim unimportable and gives the model's own logits."""
+    import re
+    import subprocess
+    import sys
+
+    from huggingface_hub import ModelCard
+
+    from regsim.models.attribution.loading import load_model
+    from regsim.models.model_card import render_model_card
+
+    out, _ = trained
+    text = render_model_card(out, model_name="my-org/tiny-model", dataset_repo_id="my-org/regsim-tiny")
+    card = ModelCard(text)
+    assert card.data.datasets == ["my-org/regsim-tiny"] and card.data.pipeline_tag == "text-classification"
+    assert card.data.model_name == "my-org/tiny-model"
+    assert {r.dataset_type for r in card.data.eval_results} == {"my-org/regsim-tiny"}
+    plain, with_regsim = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert "regsim" not in plain and "trust_remote_code=True" in plain
+    assert "import regsim.models" in with_regsim
+    script = ("import sys\nsys.modules['regsim'] = None  # regsim must not be needed\n"
+              + plain.replace('"my-org/tiny-model"', repr(str(out)))
+              + "\nprint(repr(sequences[0]), float(logits[0, 0]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    sequence, logit = done.stdout.split()[-2:]
+    sequence = sequence.strip("'")
+    assert len(sequence) == 40
+    from regsim.dataset_builder.core.sequences import one_hot_encode
+
+    expected = load_model(out).logits(torch.from_numpy(one_hot_encode([sequence])))[0, 0].item()
+    assert float(logit) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_collate_feeds_a_dataloader_and_training_uses_it(dataset, tmp_path, monkeypatch):
+    from datasets import load_dataset
+    from torch.utils.data import DataLoader
+
+    import regsim.models.train as train_module
+    from regsim.dataset_builder.core.sequences import one_hot_encode
+    from regsim.models.collate import collate
+
+    rows = load_dataset(str(dataset), "tiny", split="validation")
+    loader = DataLoader(rows, batch_size=8, shuffle=False, collate_fn=functools.partial(collate, masks=True))
+    batch = next(iter(loader))
+    assert batch["one_hot"].dtype == torch.float32 and batch["one_hot"].shape == (8, 4, 40)
+    np.testing.assert_array_equal(batch["one_hot"].numpy(), one_hot_encode(rows["sequence"][:8]))
+    assert batch["labels"].tolist() == rows["label"][:8] and batch["labels"].dtype == torch.int64
+    np.testing.assert_array_equal(batch["motif_mask"].numpy(), np.asarray(rows["motif_mask"][:8], dtype=np.int8))
+    assert set(collate([rows[0]])) == {"one_hot", "labels"}
+    calls = []
+
+    def counting(examples, **kwargs):
+        calls.append(len(examples))
+        return collate(examples, **kwargs)
+
+    monkeypatch.setattr(train_module, "collate", counting)
+    train(dataset, out=tmp_path / "m", **{**TRAIN_ARGS, "epochs": 1})
+    assert calls and set(calls) == {32}  # every training batch went through collate

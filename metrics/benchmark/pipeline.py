@@ -164,7 +164,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
         raise UserError(f"--conv-mapping must be 'linear' or 'average', got {settings.conv_mapping!r}")
     rows, per_sequence, models, examples_for_figures, scored_sets = [], {}, {}, {}, {}
     for dataset_name, dataset_dir in datasets.items():
-        examples = _load_split(dataset_dir, settings.split)
+        examples = load_split(dataset_dir, settings.split)
         for arch in settings.reference_archs:
             log(f"stage 2/6: reference model {arch} on the {dataset_name} dataset")
             model_dir = _train(settings, cache, dataset_dir, arch, settings.seed, log)
@@ -353,11 +353,12 @@ def _eval_results(model_dir: Path) -> dict:
 # --- stage 3: selection ------------------------------------------------------------------------------
 
 
-def _load_split(dataset_dir: Path, split: str) -> SplitExamples:
+def load_split(dataset_dir: Path, split: str, config_name: str | None = None) -> SplitExamples:
+    """One split of a dataset as integer codes, labels, 0/1 masks and ``[start, end)`` motif intervals."""
     from regsim.dataset_builder.core.sequences import encode_integers
     from regsim.dataset_builder.format import read_split
 
-    table = read_split(dataset_dir, None, split, columns=("id", "sequence", "label", "motif_mask", "motifs"))
+    table = read_split(dataset_dir, config_name, split, columns=("id", "sequence", "label", "motif_mask", "motifs"))
     return SplitExamples(
         ids=list(table["id"]),
         codes=encode_integers(table["sequence"]),
@@ -442,7 +443,26 @@ def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, interv
     cached = cache.read_json(path)
     if cached is not None:
         return cached
-    predictions, options = scoring_input(run.method, arrays)
+    scores = score_run(run.method, arrays, masks, intervals)
+    cache.write_json(path, scores)
+    return scores
+
+
+def score_run(method: str, arrays: dict, masks, intervals: list) -> dict:
+    """Every metric of one run: the evaluate module's mask config plus motif recall from its intervals config.
+
+    Parameters
+    ----------
+    method : str
+        The method name (decides which array is scored, see :func:`.plan.scoring_input`).
+    arrays : dict
+        The run's arrays as ``regsim attribute`` writes them (``attributions``, ``importance``, ...).
+    masks : array-like
+        ``(N, L)`` 0/1 ground truth.
+    intervals : list
+        ``N`` lists of ``[start, end)`` motif instances.
+    """
+    predictions, options = scoring_input(method, arrays)
     predictions = list(np.asarray(predictions, dtype=np.float32))
     scores = load_metric().compute(predictions=predictions, references=list(masks), return_per_sequence=True,
                                    **options)
@@ -450,5 +470,4 @@ def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, interv
     scores["per_sequence_auprc"] = [None if math.isnan(v) else v for v in scores.pop("per_sequence")["auprc"]]
     recall = load_metric("intervals").compute(predictions=predictions, references=intervals, **options)
     scores.update({k: v for k, v in recall.items() if k not in scores})
-    cache.write_json(path, scores)
     return scores

@@ -18,6 +18,7 @@ import pandas as pd
 from .ceiling import ceiling_section, without_flagged
 from .paired import lookup, verdict
 from .paper_numbers import load_paper_numbers, paper_auprcs, paper_comparison, paper_model_accuracy
+from .plot import plot_logo
 
 GROUPS = {
     "methods": ("Method comparison (the paper's Fig 2)", "fig_methods.png"),
@@ -115,20 +116,16 @@ def _tracks(figure_data: dict, path: Path, n_examples: int = 3) -> None:
     fig, axes = plt.subplots(len(runs), n, figsize=(5 * n, 1.3 * len(runs) + 0.8), squeeze=False, sharex=True)
     for j in range(n):
         mask = figure_data["masks"][j]
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask, [0]])))
         for i, run in enumerate(runs):
-            scores = np.asarray(figure_data["attributions"][run][j])
-            track = np.abs(scores.sum(axis=0) if scores.ndim == 2 else scores)
             ax = axes[i, j]
-            for start, end in zip(edges[::2], edges[1::2]):
-                ax.axvspan(start - 0.5, end - 0.5, color="#f4d03f", alpha=0.45, lw=0)
-            ax.plot(np.arange(len(track)), track, lw=0.8, color="#2c3e50")
+            plot_logo(ax, figure_data["attributions"][run][j], figure_data["X"][j], mask=mask)
             ax.set_yticks([])
             if j == 0:
                 ax.set_ylabel(f"{run[0]}\n{run[1]}", fontsize=7, rotation=0, ha="right", va="center")
             if i == 0:
                 ax.set_title(str(figure_data["ids"][j]), fontsize=8)
-        axes[-1, j].set_xlabel("position (bp); yellow: ground-truth motif instances", fontsize=8)
+        axes[-1, j].set_xlabel("position (bp); logos of the scored attributions; yellow: ground-truth motif instances",
+                               fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
     plt.close(fig)

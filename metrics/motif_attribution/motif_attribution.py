@@ -171,20 +171,53 @@ class MotifAttribution(evaluate.Metric):
         info.format = "arrow"
         return info
 
-    def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """As ``evaluate.Metric.add_batch``, after checking the batch so that a bad one is refused with the
-        example named, before anything is stored (the instance stays usable)."""
+    def add_batch(self, *, predictions=None, references=None, sequences=None, **kwargs):
+        """Add a batch; ``sequences`` (optional, one per example) are kept for :meth:`compute`.
+
+        The batch is checked first, so that a bad one is refused with the example named before anything
+        is stored (the instance stays usable).
+
+        Sequences are held in this process's memory (they are not an input feature, since they are
+        optional): pass them with every batch or with none, in a single-process evaluation.
+        """
         check_nesting(predictions, "predictions")
         check_nesting(references, "references", allow_empty_examples=self.config_name == "intervals")
+        pending = getattr(self, "_pending_sequences", None)
+        if pending is None:
+            pending = self._pending_sequences = []
+        count = 0 if predictions is None else len(predictions)
+        if sequences is not None:
+            if isinstance(sequences, str):
+                raise MotifAttributionInputError("sequences must hold one sequence per example, got a single string")
+            sequences = list(sequences)
+            if len(sequences) != count:
+                raise MotifAttributionInputError(f"add_batch got {count} predictions but {len(sequences)} sequences")
+        pending.append((count, sequences))
         return super().add_batch(predictions=predictions, references=references, **kwargs)
 
-    def add(self, *, prediction=None, reference=None, **kwargs):
-        """As ``evaluate.Metric.add``, with :meth:`add_batch`'s checks."""
-        if prediction is not None:
-            check_nesting([prediction], "predictions")
-        if reference is not None:
-            check_nesting([reference], "references", allow_empty_examples=self.config_name == "intervals")
-        return super().add(prediction=prediction, reference=reference, **kwargs)
+    def add(self, *, prediction=None, reference=None, sequence=None, **kwargs):
+        """Add one example; ``sequence`` (optional) as in :meth:`add_batch` (with its checks)."""
+        return self.add_batch(predictions=[prediction], references=[reference],
+                              sequences=None if sequence is None else [sequence], **kwargs)
+
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """As ``evaluate.Metric.compute``, with the sequences given to :meth:`add_batch` when there were any."""
+        pending, self._pending_sequences = getattr(self, "_pending_sequences", None) or [], []
+        given = [sequences for _, sequences in pending if sequences is not None]
+        if given:
+            if len(given) != len(pending):
+                raise MotifAttributionInputError(
+                    f"sequences were given to {len(given)} of {len(pending)} add_batch calls; give them to all or none"
+                )
+            if predictions is not None or kwargs.get("sequences") is not None:
+                raise MotifAttributionInputError(
+                    "sequences were given to add_batch; compute() then takes no further predictions or sequences"
+                )
+            kwargs["sequences"] = [sequence for batch in given for sequence in batch]
+        try:
+            return super().compute(predictions=predictions, references=references, **kwargs)
+        finally:
+            self._pending_sequences = []  # compute() adds its own predictions through add_batch
 
     def _compute(
         self,

@@ -19,13 +19,18 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "attribute",
         description=(
-            "Explain a model's logit on a dataset split. Writes ATTR_DIR/<method>__<reference>.npz "
+            "Explain a model's logit on a dataset split, a FASTA file or BED regions of a genome. Writes ATTR_DIR/<method>__<reference>.npz "
             "(attributions, ids, one-hot sequences, and hypothetical contributions / ISM importance where "
             "they exist) and ATTR_DIR/summary.json (settings, run time, completeness errors)."
         ),
     )
     parser.add_argument("--model", required=True, metavar="MODEL_DIR", help="model folder (from_pretrained)")
-    parser.add_argument("--dataset", required=True, metavar="DIR", help="dataset folder from `regsim build`")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", metavar="DIR", help="dataset folder from `regsim build`")
+    source.add_argument("--fasta", metavar="FILE", help="sequences to explain, centre-cropped to the model's width")
+    source.add_argument("--bed", metavar="FILE",
+                        help="narrowPeak/BED regions: windows of the model's width around the summit (BED: midpoint)")
+    parser.add_argument("--genome", metavar="FA", help="genome FASTA the --bed regions come from")
     parser.add_argument("--config", default=None, metavar="NAME", help="dataset config (default: the dataset's default)")
     parser.add_argument("--split", default="test", help="split to explain (default test)")
     parser.add_argument("--methods", required=True, metavar="M1,M2", help=_METHODS_HELP)
@@ -61,7 +66,7 @@ def _attribute(args: argparse.Namespace) -> int:
     from regsim.dataset_builder.core.errors import UserError
 
     from .attribute import plan, run_attributions
-    from .loading import load_model, load_sequences
+    from .loading import load_model, load_regions, load_sequences
 
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be a positive integer, got {args.limit}")
@@ -74,21 +79,25 @@ def _attribute(args: argparse.Namespace) -> int:
     if not methods:
         raise UserError("--methods is empty")
     plan(methods, references, args.n_steps)  # reject unknown names before loading anything
+    if args.genome is not None and args.bed is None:
+        raise UserError("--genome goes with --bed")
     model = load_model(args.model, device=args.device)
-    ids, X, info = load_sequences(args.dataset, args.config, args.split, limit=args.limit)
-    expected = getattr(model.config, "sequence_length", X.shape[-1])
-    if X.shape[-1] != expected:
-        raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
-                        f"holds {X.shape[-1]}-bp sequences")
-    say(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {args.dataset} "
-          f"({info['config'] or 'default'}/{args.split}), model {args.model}")
-    metadata = {
-        "model": str(args.model),
-        "dataset": str(args.dataset),
-        "config": info["config"],
-        "split": args.split,
-        "limit": args.limit,
-    }
+    if args.dataset is None:
+        ids, X, info = load_regions(fasta=args.fasta, bed=args.bed, genome=args.genome,
+                                    width=model.config.sequence_length, limit=args.limit)
+        where, metadata = info["source"], {"source": info["source"], "dropped": info["dropped"]}
+    else:
+        ids, X, info = load_sequences(args.dataset, args.config, args.split, limit=args.limit)
+        expected = getattr(model.config, "sequence_length", X.shape[-1])
+        if X.shape[-1] != expected:
+            raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
+                            f"holds {X.shape[-1]}-bp sequences")
+        where = f"{args.dataset} ({info['config'] or 'default'}/{args.split})"
+        metadata = {"dataset": str(args.dataset), "config": info["config"], "split": args.split}
+    dropped = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in info.get("dropped", {}).items() if count)
+    say(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {where}, model {args.model}"
+          + (f" (left out or changed: {dropped})" if dropped else ""))
+    metadata.update(model=str(args.model), limit=args.limit)
     run_attributions(
         model, X, ids, methods, references, args.out, n_refs=args.n_refs, n_steps=args.n_steps,
         shard_size=args.shard_size, batch_size=args.batch_size, device=args.device, random_state=args.seed,

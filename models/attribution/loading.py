@@ -70,3 +70,36 @@ def load_sequences(dataset, config=None, split: str = "test", *, limit: int | No
     ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
     resolved = table.info.config_name or config
     return ids, one_hot_encode(sequences).astype(np.float32), {"config": resolved}
+
+
+def load_regions(*, fasta=None, bed=None, genome=None, width: int, limit: int | None = None):
+    """Read the user's own regions, one-hot, at the model's input width.
+
+    ``fasta``: every record centre-cropped to ``width`` (as ``regsim build`` mode B). ``bed`` + ``genome``:
+    a window of ``width`` bases around each narrowPeak summit or BED midpoint (as mode A). Windows off a
+    chromosome edge, duplicates and windows with a base other than ACGT are dropped and counted.
+
+    Returns
+    -------
+    ids : list of str
+        The FASTA header, or ``chrom:start-end`` of the window (0-based half-open).
+    X : np.ndarray
+        ``(N, 4, width)`` float32 one-hot.
+    info : dict
+        ``source`` (the input file) and ``dropped`` (reason -> count).
+    """
+    from regsim.dataset_builder.inputs import read_fasta_windows, read_windows
+
+    if (fasta is None) == (bed is None):
+        raise UserError("give exactly one of --dataset, --fasta or --bed")
+    if bed is not None and genome is None:
+        raise UserError("--bed needs --genome FA (the genome the regions come from)")
+    if fasta is not None and genome is not None:
+        raise UserError("--genome goes with --bed, not --fasta")
+    regions = read_fasta_windows(fasta, width) if fasta is not None else read_windows(genome, bed, width)
+    if limit is not None:
+        regions = regions.subset(np.arange(min(limit, len(regions))))
+    if len(regions) == 0:
+        raise UserError(f"{fasta or bed}: no region left to explain ({dict(regions.dropped)} dropped)")
+    X = one_hot_encode(regions.sequences).astype(np.float32)
+    return list(regions.sources), X, {"source": str(fasta or bed), "dropped": dict(regions.dropped)}
