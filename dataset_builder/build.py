@@ -36,6 +36,7 @@ from .dataset_card import (
     yaml_header,
 )
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
+from .redundancy import DEFAULT_Q_THRESHOLD, collapse_redundant
 from .core.errors import UserError
 from .core.io import sha256
 from .format import SPLIT_ORDER, dataset_info, write_split
@@ -72,6 +73,7 @@ class BuildSettings:
     min_hits: int | None = None
     min_enrichment: float = 1.25
     max_motifs: int | None = 20
+    collapse_redundant: bool = False
     gc_match: bool = False
     split_fractions: tuple = (0.7, 0.1, 0.2)
     validation_chroms: tuple = ()
@@ -255,8 +257,13 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
     min_hits = s.min_hits if s.min_hits is not None else default_min_hits(len(positives))
     enrichment = motif_enrichment(
         motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
-        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment,
+        max_motifs=None if s.collapse_redundant else s.max_motifs,
     )
+    if s.collapse_redundant:
+        log(f"collapsing the {int(enrichment['retained'].sum())} motifs that pass into clusters of TOMTOM-similar "
+            f"motifs (q < {DEFAULT_Q_THRESHOLD})")
+        enrichment = collapse_redundant(motifs, enrichment, max_motifs=s.max_motifs)
     retained_rows = enrichment[enrichment["retained"]]
     if retained_rows.empty:
         best = enrichment.iloc[0]

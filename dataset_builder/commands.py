@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     motifs.add_argument("--min-enrichment", type=float, default=1.25, help="default 1.25 (as the paper)")
     motifs.add_argument("--max-motifs", type=int, default=20,
                         help="retain at most the N most enriched motifs (default 20; 0 keeps all, as the paper)")
+    motifs.add_argument("--collapse-redundant", action="store_true",
+                        help="keep one motif per cluster of TOMTOM-similar motifs (q < 0.05), the most enriched")
     splits = build.add_argument_group("splits")
     splits.add_argument("--split-fractions", default="0.7,0.1,0.2", help="train,validation,test (default 0.7,0.1,0.2)")
     splits.add_argument("--validation-chroms", default="", help="comma-separated chromosomes held out for validation")
@@ -83,7 +85,8 @@ def _build(args: argparse.Namespace) -> int:
         mode=args.mode, genome=args.genome, positives=args.positives, background=args.background,
         positives_fasta=args.positives_fasta, negatives_fasta=args.negatives_fasta, motifs=args.motifs,
         width=args.width, seed=args.seed, threshold=args.threshold, min_hits=args.min_hits,
-        min_enrichment=args.min_enrichment, max_motifs=args.max_motifs or None, gc_match=args.gc_match,
+        min_enrichment=args.min_enrichment, max_motifs=args.max_motifs or None,
+        collapse_redundant=args.collapse_redundant, gc_match=args.gc_match,
         split_fractions=_floats(args.split_fractions, "--split-fractions"),
         validation_chroms=_names(args.validation_chroms), test_chroms=_names(args.test_chroms),
         n_per_class=args.n_per_class, gc=args.gc, config_name=args.config_name, dataset_name=args.dataset_name,
