@@ -36,7 +36,9 @@ from .dataset_card import (
     yaml_header,
 )
 from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
+from .discovered import DENOVO
 from .redundancy import DEFAULT_Q_THRESHOLD, collapse_redundant
+from .truth_summary import COLLAPSE_SENTENCE, coverage_sentence, enrichment_notes, note_header, truth_coverage
 from .core.errors import UserError
 from .core.io import sha256
 from .format import SPLIT_ORDER, dataset_info, write_split
@@ -102,7 +104,8 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, verbose: bool = True) -> BuildResult:
+def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, force: bool = False,
+                  verbose: bool = True) -> BuildResult:
     """Build a dataset folder.
 
     Parameters
@@ -111,6 +114,10 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
         Destination folder; must not exist unless ``force``.
     settings : BuildSettings
         Inputs and parameters.
+    discover : callable, optional
+        For ``settings.motifs == "denovo"``: ``discover(positives, background, *, random_state, verbose)``
+        returning a :class:`~regsim.dataset_builder.discovered.DiscoveredMotifs` (the ``regsim`` command
+        passes :func:`regsim.models.denovo.discover_motifs`; see :mod:`regsim.dataset_builder.discovered`).
     force : bool, default False
         Replace an existing folder.
     verbose : bool, default True
@@ -130,7 +137,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent if out.parent.exists() else None))
     try:
         if settings.mode == "realistic":
-            record = _build_realistic(settings, staging, log)
+            record = _build_realistic(settings, staging, log, discover)
         else:
             record = _build_simple(settings, staging, log)
         log("writing the dataset card and manifest")
@@ -235,12 +242,22 @@ def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     )
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, discover=None) -> dict:
     positives, background, inputs = _read_inputs(s, log)
     width = positives.width
-    log(f"loading motifs: {s.motifs}")
-    motifs = load_motifs(s.motifs)
-    inputs.append(_motif_source(s.motifs, motifs))
+    discovery = None
+    if s.motifs == DENOVO:
+        if discover is None:
+            raise UserError("--motifs denovo needs the models layer: run `regsim build`, or pass "
+                            "discover=regsim.models.denovo.discover_motifs to build_dataset")
+        discovery = discover(positives, background, random_state=s.seed, verbose=log.verbose)
+        motifs = discovery.motifs
+        inputs.append({"role": "motifs", "name": f"de novo ({len(motifs)} motifs)", "records": len(motifs),
+                       "sha256": ""})
+    else:
+        log(f"loading motifs: {s.motifs}")
+        motifs = load_motifs(s.motifs)
+        inputs.append(_motif_source(s.motifs, motifs))
     log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
               f"sequences of {width} bp (p < {s.threshold:g})")
     with warnings.catch_warnings(record=True) as caught:
@@ -286,16 +303,20 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog) -> dict:
         positive_splits=positive_splits, background_splits=background_splits, random_state=s.seed,
     )
     dropped = _dropped_rows(positives, background, simulated.dropped)
+    if discovery is not None:
+        enrichment = enrichment.merge(discovery.matches, on="motif_id", how="left")
     write_enrichment_table(enrichment, folder / "retained_motifs.tsv")
     record = _annotate_and_write(s, folder, log, simulated, retained_motifs, width)
     record.update(
+        discovery=discovery,
         inputs=inputs,
         dropped=dropped,
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
         provenance=_embedded_provenance() if s.embedded else "",
-        parameters_extra={"min_hits (resolved)": min_hits},
+        parameters_extra={"min_hits (resolved)": min_hits}
+        | ({f"denovo {k}": v for k, v in discovery.settings.items()} if discovery else {}),
     )
     return record
 
@@ -359,6 +380,7 @@ def _annotate_and_write(s: BuildSettings, folder: Path, log: StageLog, simulated
         "retained_motifs": motifs,
         "split_counts": split_counts(simulated.labels, simulated.splits),
         "instance_stats": instance_statistics(simulated.labels, table, mask),
+        "coverage": truth_coverage(simulated.labels, mask),
         "occupancy": occupancy,
         "total_rows": len(simulated.codes),
         "simulation_dropped": simulated.dropped,
@@ -408,10 +430,12 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         motif_summary = (
             f"{record['n_motifs_scanned']} motifs were scanned ({s.motifs}); {len(retained)} were retained "
             f"with at least {record['min_hits']} positive hits and an enrichment of at least {s.min_enrichment}"
+            + (COLLAPSE_SENTENCE.format(q=DEFAULT_Q_THRESHOLD) if s.collapse_redundant else "")
             + (f", the {s.max_motifs} most enriched of those that pass" if s.max_motifs else "") + ". "
             "Each hit is weighted by `1 - |hit centre - width/2| / (width/2)`; a set's density is "
             "`(sum of weights + 1) / number of sequences` and the enrichment is the positives' density over "
-            "the background's."
+            "the background's. " + coverage_sentence(record["coverage"])
+            + (f"\n\n{record['discovery'].description}" if record.get("discovery") else "")
         )
     else:
         motif_summary = f"Implanted motifs ({s.motifs}): " + ", ".join(f"{m.name} ({m.id})" for m in retained) + "."
@@ -438,7 +462,8 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_counts": record["split_counts"],
         "motif_summary": motif_summary,
-        "enrichment_rows": shown.to_dict("records") if len(shown) else [],
+        "enrichment_rows": enrichment_notes(shown).to_dict("records") if len(shown) else [],
+        "note_header": note_header(shown),
         "n_motifs_scanned": record["n_motifs_scanned"],
         "instance_stats": record["instance_stats"],
         "occupancy": record["occupancy"],
@@ -463,8 +488,11 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
+        "truth_coverage": record["coverage"],
         "outputs": outputs,
     }
+    if record.get("discovery"):
+        manifest["motif_discovery"] = {"settings": record["discovery"].settings, "summary": record["discovery"].summary}
     (folder / "build_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
 
 

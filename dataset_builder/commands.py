@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--width", type=int, help="window width (mode A default 400; mode B: the sequences' length)")
     build.add_argument("--motifs", metavar="SPEC_OR_FILE",
-                       help="JASPAR spec (default jaspar:JASPAR2024:CORE:vertebrates) or a MEME/JASPAR/HOMER file")
+                       help="JASPAR spec (default jaspar:JASPAR2024:CORE:vertebrates), a MEME/JASPAR/HOMER file, or "
+                       "'denovo': discover them in the real positives (model + DeepSHAP + TF-MoDISco-lite)")
     inputs = build.add_argument_group("inputs (mode A: genome + peaks; mode B: sequence sets)")
     inputs.add_argument("--genome", help="genome FASTA (mode A)")
     inputs.add_argument("--positives", help="positive peaks, narrowPeak or BED (mode A)")
@@ -92,7 +93,9 @@ def _build(args: argparse.Namespace) -> int:
         n_per_class=args.n_per_class, gc=args.gc, config_name=args.config_name, dataset_name=args.dataset_name,
         version=args.version, license=args.license,
     )
-    result = build_dataset(args.out, settings, force=args.force, verbose=not args.quiet)
+    # `regsim build` (the top layer) sets args.discover for --motifs denovo; see regsim.dataset_builder.discovered
+    result = build_dataset(args.out, settings, discover=getattr(args, "discover", None), force=args.force,
+                           verbose=not args.quiet)
     print(f"wrote {result.folder} (config {result.config_name!r}) in {result.seconds:.1f} s")
     for split, row in result.split_sizes.items():
         print(f"  {split:<10} {row['total']:>7} sequences ({row['positive']} positive, {row['negative']} negative)")

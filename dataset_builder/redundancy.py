@@ -133,3 +133,28 @@ def collapse_redundant(motifs, enrichment: pd.DataFrame, *, q_threshold: float =
     table["representative"] = rep_ids
     table["representative_q"] = rep_q
     return table
+
+
+def best_matches(queries, database, *, n_jobs: int = 1) -> pd.DataFrame:
+    """Each query's best TOMTOM match in a motif database (smallest p-value; ties: database order).
+
+    Parameters
+    ----------
+    queries, database : list of Motif
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per query: ``motif_id``, ``best_match_id``, ``best_match_name``, ``best_match_p`` and
+        ``best_match_q`` (Benjamini-Hochberg over the database, per query).
+    """
+    p, q = tomtom_q_values(queries, database, n_jobs=n_jobs)
+    best = np.argmin(p, axis=1)
+    rows = np.arange(len(queries))
+    return pd.DataFrame({
+        "motif_id": [m.id for m in queries],
+        "best_match_id": [database[j].id for j in best],
+        "best_match_name": [database[j].name for j in best],
+        "best_match_p": p[rows, best],
+        "best_match_q": q[rows, best],
+    })
