@@ -37,6 +37,7 @@ import pandas as pd
 
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.log import StageLog
+from regsim.dataset_builder.core.seeding import generator
 from regsim.dataset_builder.core.sequences import one_hot_encode
 from regsim.dataset_builder.discovered import DiscoveredMotifs
 from regsim.dataset_builder.format import write_split
@@ -57,6 +58,9 @@ class DenovoSettings:
         The model trained on the real sequences (:func:`regsim.models.train.train`).
     split_fractions
         Train, validation, test fractions of the real records for that model.
+    max_explained
+        Explain at most this many positives (a seeded random subset; None: all). TF-MoDISco-lite keeps
+        at most ``max_seqlets`` seqlets anyway, and DeepSHAP is the route's slowest step.
     n_refs
         Dinucleotide shuffles per positive for DeepSHAP.
     sliding_window_size, flank_size, max_seqlets, n_leiden_runs, final_min_cluster_size,
@@ -71,12 +75,13 @@ class DenovoSettings:
     """
 
     arch: str = "basset"
-    epochs: int = 10
-    patience: int = 3
+    epochs: int = 5
+    patience: int = 2
     width_multiplier: float | None = None
     batch_size: int = 64
     num_threads: int = 1
     split_fractions: tuple = (0.8, 0.1, 0.1)
+    max_explained: int | None = 1500
     n_refs: int = 10
     sliding_window_size: int = 21
     flank_size: int = 10
@@ -139,9 +144,10 @@ def discover_motifs(
         work = Path(work)
         log(f"de novo: training a {s.arch} model on {len(pos)} real positives vs {len(neg)} real background sequences")
         results = _train_on_real(pos, neg, work, s, random_state=random_state, verbose=verbose)
-        log(f"de novo: model test auROC {results['test_auroc']:.3f}; DeepSHAP of the {len(pos)} positives "
-            f"({s.n_refs} dinucleotide shuffles each)")
-        X = one_hot_encode(pos).astype(np.float32)
+        explained = _explained(len(pos), s.max_explained, random_state)
+        log(f"de novo: model test auROC {results['test_auroc']:.3f}; DeepSHAP of {len(explained)} of the {len(pos)} "
+            f"positives ({s.n_refs} dinucleotide shuffles each)")
+        X = one_hot_encode([pos[i] for i in explained]).astype(np.float32)
         hypothetical = _explain(work / "model", X, s, batch_size=batch_size, device=device,
                                 random_state=random_state, verbose=verbose)
     train_seconds = results["train_seconds"]
@@ -167,6 +173,7 @@ def discover_motifs(
         "model_test_auroc": round(float(results["test_auroc"]), 4),
         "model_test_auprc": round(float(results["test_auprc"]), 4),
         "model_epochs": int(results["epochs"]),
+        "explained_positives": len(explained),
         "patterns": len(patterns),
         "patterns_dropped_narrow_core": dropped,
         "motifs": len(motifs),
@@ -182,6 +189,13 @@ def discover_motifs(
         description=_description(s, random_state, summary),
         summary=summary,
     )
+
+
+def _explained(n: int, limit: int | None, random_state: int) -> np.ndarray:
+    """Indices of the positives to explain: all, or a seeded random subset of ``limit`` in input order."""
+    if limit is None or n <= limit:
+        return np.arange(n)
+    return np.sort(generator(random_state, "denovo-explained").choice(n, size=limit, replace=False))
 
 
 def _named(motif, row, q_threshold: float):
@@ -275,8 +289,9 @@ def _description(s: DenovoSettings, seed: int, summary: dict) -> str:
         f"The motifs were discovered de novo in the real positives against the real background (regsim "
         f"`--motifs denovo`, seed {seed}): a `{s.arch}` model was trained on the real sequences with regsim's "
         f"training (at most {s.epochs} epochs, patience {s.patience}, {s.num_threads} thread(s), split "
-        f"{'/'.join(map(str, s.split_fractions))}; test auROC {summary['model_test_auroc']}); every positive was "
-        f"explained with regsim's DeepSHAP against {s.n_refs} dinucleotide-shuffled references (hypothetical "
+        f"{'/'.join(map(str, s.split_fractions))}; test auROC {summary['model_test_auroc']}); "
+        f"{summary['explained_positives']} positives (a seeded random subset when there are more than "
+        f"{s.max_explained}) were explained with regsim's DeepSHAP against {s.n_refs} dinucleotide-shuffled references (hypothetical "
         f"contributions); TF-MoDISco-lite {importlib.metadata.version('modisco-lite')} found "
         f"{summary['patterns']} positive patterns (sliding window {s.sliding_window_size}, flank {s.flank_size}, at "
         f"most {s.max_seqlets} seqlets, {s.n_leiden_runs} Leiden runs, final minimum cluster size "
