@@ -6,7 +6,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 REPORT  ?= report
 
-.PHONY: install report test bench-deps
+.PHONY: install report test layers bench-deps
 
 $(BIN)/regsim: pyproject.toml
 	@command -v bedtools >/dev/null || (apt-get install -y bedtools || (apt-get update && apt-get install -y bedtools))
@@ -20,6 +20,10 @@ install: $(BIN)/regsim
 
 report: install
 	$(BIN)/regsim benchmark --out $(REPORT)
+
+# The import-layer contract (foundation <- dataset_builder <- models <- benchmark); also part of `test`.
+layers: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q tests

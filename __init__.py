@@ -10,6 +10,7 @@ name                        what it does                                        
 ``build_dataset``           build a dataset folder (with ``BuildSettings``)                ``regsim build``
 ``publish_dataset``         upload a dataset folder to the Hub (``dry_run=True`` shows it)  ``regsim publish``
 ``read_dataset``            read a dataset folder or Hub id into memory (``DatasetDict``)
+``one_hot_encode``          sequences to ``(N, 4, L)`` float32 one-hot (A, C, G, T)
 ``train``                   train a preset on a dataset, write a model folder             ``regsim train``
 ``load_model``              load a model folder (eval mode)
 ``push_model``              upload a model folder to the Hub                               ``regsim push-model``
@@ -37,6 +38,7 @@ _API = {
     "build_dataset": "regsim.dataset_builder.build",
     "publish_dataset": "regsim.dataset_builder.publish",
     "read_dataset": "regsim.dataset_builder.format",
+    "one_hot_encode": "regsim.dataset_builder.core.sequences",
     "RegCNNConfig": "regsim.models",
     "RegCNNForSequenceClassification": "regsim.models",
     "preset_config": "regsim.models",

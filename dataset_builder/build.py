@@ -2,16 +2,14 @@
 
 Realistic mode: read the real regions, scan every motif, keep the enriched ones, assign splits,
 simulate, annotate, write. Simple mode: sample the simdna-style preset and annotate it the same way.
-The folder is assembled in a temporary sibling directory and renamed into place at the end, so a
-failed build never leaves a half-written dataset.
+The folder is assembled beside its destination and moved into place whole at the end
+(:func:`~regsim.dataset_builder.core.io.replace_folder`), so a failed build never leaves a half-written
+dataset and ``--force`` replaces only a dataset folder.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import shutil
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -40,8 +38,8 @@ from .discovered import DENOVO
 from .redundancy import DEFAULT_Q_THRESHOLD, collapse_redundant
 from .truth_summary import COLLAPSE_SENTENCE, coverage_sentence, enrichment_notes, note_header, truth_coverage
 from .core.errors import UserError
-from .core.io import sha256
-from .format import SPLIT_ORDER, dataset_info, write_split
+from .core.io import replace_folder, sha256
+from .format import SPLIT_ORDER, dataset_info, is_dataset_folder, write_manifest, write_split
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
 from .core.sequences import decode_integers, encode_integers
@@ -119,7 +117,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, fo
         returning a :class:`~regsim.dataset_builder.discovered.DiscoveredMotifs` (the ``regsim`` command
         passes :func:`regsim.models.denovo.discover_motifs`; see :mod:`regsim.dataset_builder.discovered`).
     force : bool, default False
-        Replace an existing folder.
+        Replace an existing dataset folder that regsim wrote (never anything else).
     verbose : bool, default True
         Print stage progress and progress bars.
 
@@ -129,27 +127,15 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, fo
     """
     started = time.perf_counter()
     out = Path(out)
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to replace it")
     settings = _resolve_defaults(settings)
     log = StageLog(verbose)
-
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent if out.parent.exists() else None))
-    try:
+    with replace_folder(out, force=force, is_ours=is_dataset_folder, kind="dataset") as staging:
         if settings.mode == "realistic":
             record = _build_realistic(settings, staging, log, discover)
         else:
             record = _build_simple(settings, staging, log)
         log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging.chmod(0o755)  # mkdtemp makes it private
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return BuildResult(
         folder=out,
         config_name=settings.config_name,
@@ -176,10 +162,16 @@ def _resolve_defaults(settings: BuildSettings) -> BuildSettings:
         if s.genome or s.positives or s.background:
             if not (s.genome and s.positives and s.background):
                 raise UserError("mode A needs all of --genome, --positives and --background")
-            s.width = s.width or 400
+            s.width = 400 if s.width is None else s.width
         elif s.positives_fasta or s.negatives_fasta:
             if not (s.positives_fasta and s.negatives_fasta):
                 raise UserError("mode B needs both --positives-fasta and --negatives-fasta")
+    if s.width is not None and (isinstance(s.width, bool) or not isinstance(s.width, int) or s.width < 1):
+        raise UserError(f"--width must be a positive integer, got {s.width}")
+    for flag, value, low in (("--max-motifs", s.max_motifs, 0), ("--min-hits", s.min_hits, 0),
+                             ("--n-per-class", s.n_per_class, 1)):
+        if value is not None and value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}")
     if s.dataset_name is None:
         s.dataset_name = "regsim-oct4-vs-mafk" if s.embedded else f"regsim-{s.config_name}"
     if not s.config_name.replace("_", "").replace("-", "").isalnum():
@@ -230,6 +222,11 @@ def _motif_source(spec: str, motifs) -> dict:
 
 def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     if s.validation_chroms or s.test_chroms:
+        present = set(positives.chroms) | set(background.chroms)
+        for flag, named in (("--validation-chroms", s.validation_chroms), ("--test-chroms", s.test_chroms)):
+            absent = [chrom for chrom in named if chrom not in present]
+            if absent:
+                raise UserError(f"{flag}: no input region lies on {', '.join(absent)}")
         return (
             chromosome_splits(positives.chroms, validation_chroms=s.validation_chroms, test_chroms=s.test_chroms,
                               what=f"{positives.path.name}"),
@@ -470,12 +467,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "citation": CITATION,
     }
     (folder / "README.md").write_text(render_dataset_card(context))
-    outputs = {
-        str(path.relative_to(folder)): sha256(path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-    manifest = {
+    write_manifest(folder, {
         "regsim_version": __version__,
         "dataset_name": s.dataset_name,
         "dataset_version": s.version,
@@ -489,11 +481,8 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
         "truth_coverage": record["coverage"],
-        "outputs": outputs,
-    }
-    if record.get("discovery"):
-        manifest["motif_discovery"] = {"settings": record["discovery"].settings, "summary": record["discovery"].summary}
-    (folder / "build_manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    } | ({"motif_discovery": {"settings": record["discovery"].settings, "summary": record["discovery"].summary}}
+         if record.get("discovery") else {}))
 
 
 def _pretty_name(s: BuildSettings) -> str:

@@ -62,7 +62,7 @@ def register(subparsers) -> None:
     publish.add_argument("folder", help="a folder written by regsim build")
     publish.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
     publish.add_argument("--dry-run", action="store_true", help="print exactly what would be pushed; contact nothing")
-    publish.add_argument("--private", action="store_true")
+    publish.add_argument("--private", action="store_true", help="create the repository as private")
     publish.add_argument("--token", help="Hub token (default: cached login or HF_TOKEN)")
     add_verbose(publish)
     publish.set_defaults(handler=_publish)
@@ -111,9 +111,7 @@ def _publish(args: argparse.Namespace) -> int:
     from .publish import publish_dataset
 
     plan = publish_dataset(args.folder, args.repo_id, dry_run=args.dry_run, private=args.private, token=args.token)
-    if args.dry_run:
-        print("dry run: nothing was uploaded. Would push:")
-        print(plan.describe())
-    else:
-        print(f"pushed {len(plan.files)} files to https://huggingface.co/datasets/{plan.repo_id} and tagged {plan.tag}")
+    print(("dry run: nothing was uploaded. Would push:\n" if args.dry_run else "") + plan.describe())
+    if not args.dry_run:
+        print(f"pushed {len(plan.files)} files to {plan.url} and tagged {plan.tag}")
     return 0

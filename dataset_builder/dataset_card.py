@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 from regsim.cards import read_template
 
-from .format import COLUMN_DESCRIPTIONS, SPLIT_ORDER
+from .format import COLUMN_DESCRIPTIONS, SPLIT_ORDER, config_entry
 
 CITATION = """@inproceedings{prakash2021realistic,
   title     = {Towards More Realistic Simulated Datasets for Benchmarking Deep Learning Models in Regulatory Genomics},
@@ -62,15 +62,7 @@ def yaml_header(*, config_name, info, license, pretty_name, total_rows, version)
         "tags": ["biology", "genomics", "dna", "regulatory-genomics", "simulated", "motifs", "interpretability"],
         "size_categories": [size_category(total_rows)],
         "version": version,
-        "configs": [
-            {
-                "config_name": config_name,
-                "default": True,
-                "data_files": [
-                    {"split": s["name"], "path": f"{config_name}/{s['name']}-*.parquet"} for s in info["splits"]
-                ],
-            }
-        ],
+        "configs": [config_entry(config_name, [s["name"] for s in info["splits"]])],
         "dataset_info": info,
     }
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)

@@ -17,6 +17,7 @@ other than A, C, G, T, and exact duplicate windows are dropped; every drop is co
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.errors import UserError
+from .core.io import sha256_bytes
 from .core.sequences import encode_integers, gc_fraction
 
 _COORDINATE_HEADER = re.compile(r"^(?P<chrom>[^\s:]+):(?P<start>\d+)-(?P<end>\d+)")
@@ -82,12 +84,39 @@ class Peak:
 
 
 def _open_text(path: Path):
+    """A binary stream of ``path``, gzip-compressed or not (decided by its content, not its name)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: file not found")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give a file")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(2)
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror})") from None
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")
     if path.suffix == ".gz":
-        return gzip.open(path, "rt")
-    return open(path)
+        raise UserError(f"{path}: named .gz but not gzip-compressed")
+    return open(path, "rb")
+
+
+def _text_lines(path: Path):
+    """``(line number, line)`` of a text file; binary or non-ASCII content is a :class:`UserError`."""
+    line_number = 0
+    try:
+        with _open_text(path) as handle:
+            for line_number, raw in enumerate(handle, start=1):
+                if b"\x00" in raw:
+                    raise UserError(f"{path}:{line_number}: binary content (a NUL byte); give a text file")
+                try:
+                    line = raw.decode("ascii").rstrip("\r\n") + "\n"  # universal newlines, as text mode
+                except UnicodeDecodeError:
+                    raise UserError(f"{path}:{line_number}: not ASCII text (binary, or another encoding)") from None
+                yield line_number, line
+    except (gzip.BadGzipFile, EOFError, OSError) as error:
+        raise UserError(f"{path}: unreadable gzip stream near line {line_number + 1} ({error})") from None
 
 
 def read_peaks(path: str | Path) -> list[Peak]:
@@ -107,35 +136,34 @@ def read_peaks(path: str | Path) -> list[Peak]:
     path = Path(path)
     is_narrow_peak = path.name.lower().removesuffix(".gz").endswith("narrowpeak")
     peaks = []
-    with _open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if is_narrow_peak and len(fields) != 10:
-                raise UserError(
-                    f"{path}:{line_number}: a narrowPeak line needs 10 tab-separated columns, found {len(fields)}"
-                )
-            if len(fields) < 3:
-                raise UserError(
-                    f"{path}:{line_number}: expected at least 3 tab-separated columns "
-                    f"(chrom, start, end), found {len(fields)}"
-                )
-            start = _integer_field(fields[1], "start (column 2)", path, line_number)
-            end = _integer_field(fields[2], "end (column 3)", path, line_number)
-            if start < 0 or end <= start:
-                raise UserError(f"{path}:{line_number}: need 0 <= start < end, got start={start} end={end}")
-            summit = (start + end) // 2
-            if len(fields) == 10:
-                offset = _integer_field(fields[9], "summit (column 10)", path, line_number)
-                if offset != -1:
-                    if not 0 <= offset < end - start:
-                        raise UserError(
-                            f"{path}:{line_number}: summit offset {offset} lies outside its peak "
-                            f"of length {end - start}"
-                        )
-                    summit = start + offset
-            peaks.append(Peak(fields[0], start, end, summit, line_number))
+    for line_number, line in _text_lines(path):
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        fields = line.rstrip("\n").split("\t")
+        if is_narrow_peak and len(fields) != 10:
+            raise UserError(
+                f"{path}:{line_number}: a narrowPeak line needs 10 tab-separated columns, found {len(fields)}"
+            )
+        if len(fields) < 3:
+            raise UserError(
+                f"{path}:{line_number}: expected at least 3 tab-separated columns "
+                f"(chrom, start, end), found {len(fields)}"
+            )
+        start = _integer_field(fields[1], "start (column 2)", path, line_number)
+        end = _integer_field(fields[2], "end (column 3)", path, line_number)
+        if start < 0 or end <= start:
+            raise UserError(f"{path}:{line_number}: need 0 <= start < end, got start={start} end={end}")
+        summit = (start + end) // 2
+        if len(fields) == 10:
+            offset = _integer_field(fields[9], "summit (column 10)", path, line_number)
+            if offset != -1:
+                if not 0 <= offset < end - start:
+                    raise UserError(
+                        f"{path}:{line_number}: summit offset {offset} lies outside its peak "
+                        f"of length {end - start}"
+                    )
+                summit = start + offset
+        peaks.append(Peak(fields[0], start, end, summit, line_number))
     if not peaks:
         raise UserError(f"{path}: no peaks found (empty input)")
     return peaks
@@ -174,7 +202,7 @@ def read_peak_windows(
     if not genome.exists():
         raise UserError(f"{genome}: genome FASTA not found")
     try:
-        fasta = pyfaidx.Fasta(str(genome), sequence_always_upper=False, as_raw=True)
+        fasta = pyfaidx.Fasta(str(genome), indexname=_index_path(genome), sequence_always_upper=False, as_raw=True)
     except Exception as error:  # pyfaidx raises several types for malformed input
         raise UserError(f"{genome}: cannot index the genome FASTA: {error}") from None
     chrom_sizes = {name: len(record) for name, record in fasta.items()}
@@ -197,6 +225,18 @@ def read_peak_windows(
         _fetch(fasta, positive_windows, Path(positives), positive_drops),
         _fetch(fasta, background_windows, Path(background), background_drops),
     )
+
+
+def _index_path(genome: Path) -> str:
+    """The genome's ``.fai`` beside it, or in regsim's cache when its folder is read-only."""
+    beside = Path(f"{genome}.fai")
+    if beside.exists() or os.access(genome.parent, os.W_OK):
+        return str(beside)
+    stat = genome.stat()
+    key = sha256_bytes(f"{genome.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "regsim" / "fai"
+    cache.mkdir(parents=True, exist_ok=True)
+    return str(cache / f"{genome.name}.{key}.fai")
 
 
 def _windows(peaks, path, chrom_sizes, width, genome):
@@ -284,25 +324,24 @@ def read_fasta(path: str | Path) -> Regions:
     path = Path(path)
     sequences, sources, chroms = [], [], []
     chunks: list[str] = []
-    with _open_text(path) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith(">"):
-                if sources:
-                    sequences.append("".join(chunks))
-                header = line[1:].strip()
-                if not header:
-                    raise UserError(f"{path}:{line_number}: empty FASTA header")
-                sources.append(header)
-                match = _COORDINATE_HEADER.match(header)
-                chroms.append(match["chrom"] if match else None)
-                chunks = []
-            else:
-                if not sources:
-                    raise UserError(f"{path}:{line_number}: sequence data before the first '>' header")
-                chunks.append(line.upper())
+    for line_number, line in _text_lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(">"):
+            if sources:
+                sequences.append("".join(chunks))
+            header = line[1:].strip()
+            if not header:
+                raise UserError(f"{path}:{line_number}: empty FASTA header")
+            sources.append(header)
+            match = _COORDINATE_HEADER.match(header)
+            chroms.append(match["chrom"] if match else None)
+            chunks = []
+        else:
+            if not sources:
+                raise UserError(f"{path}:{line_number}: sequence data before the first '>' header")
+            chunks.append(line.upper())
     if sources:
         sequences.append("".join(chunks))
     if not sequences:
@@ -314,8 +353,9 @@ def read_fasta(path: str | Path) -> Regions:
 
 
 def _drop_duplicates(regions: Regions) -> Regions:
+    """Drop records identical to an earlier one in header and sequence (a repeated header alone is kept)."""
     seen, keep = set(), []
-    for i, key in enumerate(regions.sources):
+    for i, key in enumerate(zip(regions.sources, regions.sequences)):
         if key in seen:
             regions.dropped["duplicate_record"] += 1
         else:

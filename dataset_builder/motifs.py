@@ -306,6 +306,9 @@ def parse_jaspar_spec(spec: str, *, release=None, collection=None, tax_group=Non
         av = av.lower() in {"true", "1", "yes"}
     ids = _list(values["ids"]) if "ids" in values else None
     names = _list(names_value) if names_value is not None else None
+    for key, parsed in (("ids", ids), ("names", names)):
+        if key in values and not parsed:
+            raise UserError(f"JASPAR spec {spec!r}: {key}= lists nothing; name at least one matrix or drop {key}=")
     return JasparQuery(release=rel, collection=coll, tax_group=tax, ids=ids, names=names, all_versions=bool(av))
 
 
@@ -398,7 +401,11 @@ def load_motifs(
         raise UserError(f"motif file {path} does not exist (or use a JASPAR spec such as {DEFAULT_MOTIF_SPEC!r})")
     if path.is_dir():
         raise UserError(f"motif file {path} is a directory")
-    return read_motif_file(path)
+    motifs = read_motif_file(path)
+    for motif in motifs:  # the MEME file, card and parquet are ASCII: say so now, not at the end of a build
+        if not (motif.id.isascii() and motif.name.isascii()):
+            raise UserError(f"{path}: motif {motif.id!r} ({motif.name!r}) has a non-ASCII id or name; rename it")
+    return motifs
 
 
 def write_meme(motifs: Iterable[Motif], path: str | os.PathLike, background=None) -> Path:

@@ -1,69 +1,51 @@
 """Upload a dataset folder to the Hugging Face Hub: the ``regsim publish`` verb.
 
-The folder is uploaded with ``huggingface_hub.HfApi.upload_folder`` into a dataset repository, then
-tagged ``v<version>`` (the version recorded in ``build_manifest.json``), so that
-``load_dataset(repo_id, config, revision="v1.0.0")`` pins it. ``dry_run`` lists exactly what would be
-pushed and contacts nothing.
+What is pushed is what the build recorded: every output listed in ``build_manifest.json`` (each checked
+against its sha256, so a deleted, edited or symlinked file stops the upload) and the manifest itself,
+as one commit of a dataset repository, tagged ``v<version>`` so that
+``load_dataset(repo_id, config, revision="v1.0.0")`` pins it. Files the build did not write are left
+out and listed. The upload itself is :mod:`regsim.dataset_builder.core.hub`'s, shared with
+``regsim push-model``; ``dry_run`` shows the same plan and contacts nothing.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from .core.errors import UserError
-from .core.io import sha256
-
-REQUIRED_FILES = ("README.md", "build_manifest.json")
-
-
-@dataclass
-class PublishPlan:
-    """What a publish uploads."""
-
-    repo_id: str
-    tag: str
-    files: list[tuple[str, int, str]]  # (path in repo, bytes, sha256)
-    commit_message: str
-
-    def describe(self) -> str:
-        lines = [f"dataset repository: {self.repo_id} (repo_type=dataset)", f"tag: {self.tag}",
-                 f"commit message: {self.commit_message}", f"files ({len(self.files)}):"]
-        lines += [f"  {path}  {size} bytes  sha256:{digest}" for path, size, digest in self.files]
-        lines.append(f"total: {sum(size for _, size, _ in self.files)} bytes")
-        return "\n".join(lines)
+from .core.hub import UploadPlan, plan_upload, upload
+from .format import MANIFEST, read_manifest, verify_outputs
 
 
-def plan_publish(folder: str | Path, repo_id: str) -> PublishPlan:
-    """Check a dataset folder and list what :func:`publish_dataset` would upload."""
+def plan_publish(folder: str | Path, repo_id: str, *, private: bool = False) -> UploadPlan:
+    """Check a dataset folder against its manifest and list what :func:`publish_dataset` would upload.
+
+    Raises
+    ------
+    UserError
+        Not a dataset folder; a malformed manifest; a recorded file missing, changed or a symbolic
+        link; an invalid repository id or version tag.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: not a dataset folder")
-    for name in REQUIRED_FILES:
-        if not (folder / name).is_file():
-            raise UserError(f"{folder}: missing {name}; is this a folder written by `regsim build`?")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise UserError(f"--repo-id must look like ORG/NAME, got {repo_id!r}")
-    try:
-        manifest = json.loads((folder / "build_manifest.json").read_text())
-        version = manifest["dataset_version"]
-    except (json.JSONDecodeError, KeyError) as error:
-        raise UserError(f"{folder / 'build_manifest.json'}: unreadable manifest ({error})") from None
-    files = [
-        (str(path.relative_to(folder)), path.stat().st_size, sha256(path))
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]
-    for relative, _, expected in [(r, s, d) for r, s, d in files if r in manifest.get("outputs", {})]:
-        if manifest["outputs"][relative] != expected:
-            raise UserError(f"{folder / relative}: changed since the build (sha256 differs from the manifest)")
-    return PublishPlan(repo_id=repo_id, tag=f"v{version}", files=files,
-                       commit_message=f"regsim dataset {manifest.get('dataset_name', folder.name)} v{version}")
+    manifest = read_manifest(folder)
+    verify_outputs(folder, manifest)
+    version = manifest["dataset_version"]
+    listed = set(manifest["outputs"]) | {MANIFEST}
+    extra = sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if (path.is_file() or path.is_symlink()) and path.relative_to(folder).as_posix() not in listed
+    )
+    return plan_upload(
+        folder, repo_id, sorted(listed), repo_type="dataset", tag=f"v{version}", private=private, skipped=extra,
+        commit_message=f"regsim dataset {manifest.get('dataset_name') or folder.name} v{version}",
+    )
 
 
 def publish_dataset(folder: str | Path, repo_id: str, *, dry_run: bool = False, private: bool = False,
-                    token: str | None = None) -> PublishPlan:
+                    token: str | None = None) -> UploadPlan:
     """Upload ``folder`` to the dataset repository ``repo_id`` and tag it ``v<version>``.
 
     Parameters
@@ -78,18 +60,12 @@ def publish_dataset(folder: str | Path, repo_id: str, *, dry_run: bool = False, 
         Create the repository as private.
     token : str, optional
         Hub token (default: the cached login or ``HF_TOKEN``).
-    """
-    plan = plan_publish(folder, repo_id)
-    if dry_run:
-        return plan
-    from huggingface_hub import HfApi
 
-    api = HfApi(token=token)
-    try:
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
-                          commit_message=plan.commit_message, ignore_patterns=[".*"])
-        api.create_tag(repo_id, tag=plan.tag, repo_type="dataset", tag_message=plan.commit_message)
-    except Exception as error:  # network, auth and Hub errors all end the command with one line
-        raise UserError(f"upload to {repo_id} failed: {type(error).__name__}: {error}") from None
+    Returns
+    -------
+    UploadPlan
+    """
+    plan = plan_publish(folder, repo_id, private=private)
+    if not dry_run:
+        upload(plan, token=token)
     return plan

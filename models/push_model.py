@@ -1,81 +1,56 @@
 """``regsim push-model``: upload a trained model folder to the Hugging Face Hub.
 
-The upload is one commit with exactly the files of the plan (:func:`plan_push`): every file of the
-folder except hidden ones (``.name``), each as a ``CommitOperationAdd``. ``--dry-run`` prints that plan
-(path, size, sha256) and the target repository without contacting anything.
+The upload is :mod:`regsim.dataset_builder.core.hub`'s, shared with ``regsim publish``: one commit with
+exactly the files of the plan (:func:`plan_push`: every file of the folder except hidden ones,
+``.name``), tagged ``v<version>``. ``--dry-run`` prints that plan (sha256, size, path) and the target
+repository without contacting anything.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from regsim.dataset_builder.core.io import sha256
 from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.hub import UploadPlan, plan_upload, upload
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "README.md")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
-@dataclass
-class PushPlan:
-    """What :func:`push_model` uploads: the repository and every file with its size and sha256."""
-
-    repo_id: str
-    private: bool
-    folder: Path
-    files: list[dict] = field(default_factory=list)  # {"path", "size", "sha256"}, sorted by path
-    skipped: list[str] = field(default_factory=list)  # hidden files and folders left out
-
-    def describe(self) -> str:
-        visibility = "private" if self.private else "public"
-        lines = [f"target: https://huggingface.co/{self.repo_id} (model repository, {visibility}; created if missing)"]
-        lines.append(f"{len(self.files)} files, {sum(f['size'] for f in self.files):,} bytes, from {self.folder}:")
-        width = max(len(f"{f['size']:,}") for f in self.files)
-        lines += [f"  {f['sha256']}  {f['size']:>{width},}  {f['path']}" for f in self.files]
-        if self.skipped:
-            lines.append(f"not uploaded (hidden): {', '.join(self.skipped)}")
-        return "\n".join(lines)
-
-
-def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = False) -> PushPlan:
+def plan_push(model_dir: str | os.PathLike, repo_id: str, *, private: bool = False, version: str = "1.0.0",
+              commit_message: str | None = None) -> UploadPlan:
     """Check a model folder and list what would be uploaded.
 
     Raises
     ------
     UserError
-        Invalid repository id; missing folder or required file; pickle weights in the folder.
+        Invalid repository id or version; missing folder or required file; pickle weights in the folder;
+        a symbolic link.
     """
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     folder = Path(model_dir)
-    if "/" not in repo_id:
-        raise UserError(f"--repo-id {repo_id!r} must be ORG/NAME")
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as error:
-        raise UserError(f"--repo-id {repo_id!r} is not a valid Hub repository id: {error}") from error
     if not folder.is_dir():
         raise UserError(f"model folder {folder} does not exist")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise UserError(f"{folder} is not a trained model folder: no {', '.join(missing)} (write it with `regsim train`)")
-    plan = PushPlan(repo_id=repo_id, private=private, folder=folder)
+    files, skipped = [], []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         hidden = next((i for i, part in enumerate(relative.parts) if part.startswith(".")), None)
         if hidden is not None:
             top = "/".join(relative.parts[: hidden + 1])
-            if top not in plan.skipped:
-                plan.skipped.append(top)
+            if top not in skipped:
+                skipped.append(top)
             continue
-        if not path.is_file():
+        if path.is_dir() and not path.is_symlink():
             continue
         if path.suffix in PICKLE_SUFFIXES:
             raise UserError(f"{path}: pickle-format weights are not pushed; regsim models are safetensors only")
-        plan.files.append({"path": relative.as_posix(), "size": path.stat().st_size, "sha256": sha256(path)})
-    return plan
+        files.append(relative.as_posix())
+    return plan_upload(folder, repo_id, files, repo_type="model", tag=f"v{version}", private=private,
+                       skipped=[f"{name} (hidden)" for name in skipped],
+                       commit_message=commit_message or f"Upload {folder.name} v{version} with regsim push-model")
 
 
 def push_model(
@@ -85,10 +60,11 @@ def push_model(
     dry_run: bool = False,
     private: bool = False,
     token: str | None = None,
+    version: str = "1.0.0",
     commit_message: str | None = None,
     verbose: bool = True,
-) -> PushPlan:
-    """Upload a model folder to the Hub as one commit (or, with ``dry_run``, only show the plan).
+) -> UploadPlan:
+    """Upload a model folder to the Hub as one tagged commit (or, with ``dry_run``, only show the plan).
 
     Parameters
     ----------
@@ -101,36 +77,23 @@ def push_model(
     private : bool, default False
         Visibility of a newly created repository.
     token : str, optional
-        Hub token (default: the logged-in token).
+        Hub token (default: the logged-in token or ``HF_TOKEN``).
+    version : str, default "1.0.0"
+        The commit is tagged ``v<version>``.
     commit_message : str, optional
     verbose : bool, default True
         Print the plan (and the commit URL after an upload).
 
     Returns
     -------
-    PushPlan
+    UploadPlan
     """
-    plan = plan_push(model_dir, repo_id, private=private)
+    plan = plan_push(model_dir, repo_id, private=private, version=version, commit_message=commit_message)
     if verbose:
-        print(("dry run, nothing pushed\n" if dry_run else "") + plan.describe())
+        print(("dry run: nothing was uploaded. Would push:\n" if dry_run else "") + plan.describe())
     if dry_run:
         return plan
-
-    from huggingface_hub import CommitOperationAdd, HfApi
-    from huggingface_hub.errors import HfHubHTTPError
-
-    api = HfApi(token=token)
-    operations = [CommitOperationAdd(path_in_repo=f["path"], path_or_fileobj=str(plan.folder / f["path"])) for f in plan.files]
-    try:
-        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-        commit = api.create_commit(
-            repo_id,
-            operations,
-            repo_type="model",
-            commit_message=commit_message or f"Upload {plan.folder.name} with regsim push-model",
-        )
-    except (HfHubHTTPError, OSError) as error:
-        raise UserError(f"upload to {repo_id} failed: {error}") from error
+    url = upload(plan, token=token)
     if verbose:
-        print(f"pushed: {commit.commit_url}")
+        print(f"pushed: {url}")
     return plan

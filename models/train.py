@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 import math
 import os
 import platform
-import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +30,19 @@ from pathlib import Path
 import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
-from regsim.dataset_builder.core.io import sha256
+from regsim.dataset_builder.core.io import replace_folder, sha256
 from regsim.dataset_builder.core.log import StageLog, progress
 from regsim.dataset_builder.core.sequences import encode_integers, one_hot_from_integers
+from regsim.dataset_builder.format import (
+    MANIFEST,
+    config_data_files,
+    read_card_metadata,
+    read_dataset,
+    read_manifest,
+    verify_outputs,
+)
+
+from .devices import torch_device
 
 LEARNING_RATE = 1e-3
 SPLITS = ("train", "validation", "test")
@@ -88,7 +95,6 @@ def load_training_data(dataset: str | os.PathLike, config_name: str | None = Non
         Missing folder, config or split; a split without both classes; wrong columns or labels;
         sequences of different lengths; parquet files that do not match ``build_manifest.json``.
     """
-    from regsim.dataset_builder.format import read_dataset
 
     dataset = str(dataset)
     dataset_dict = read_dataset(dataset, config_name)
@@ -262,19 +268,42 @@ def train(
     dict
         The contents of ``eval_results.json``.
     """
+    out = Path(out)
+    with replace_folder(out, force=force, is_ours=is_model_folder, kind="model") as staging:
+        results = _fit(
+            dataset, arch=arch, staging=staging, model_name=out.name, config_name=config_name, epochs=epochs,
+            patience=patience, width_multiplier=width_multiplier, max_minutes=max_minutes, num_threads=num_threads,
+            reverse_complement=reverse_complement, batch_size=batch_size, device=device, random_state=random_state,
+            verbose=verbose,
+        )
+    _log(verbose, f"wrote {out}")
+    return results
+
+
+def is_model_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a model folder written by ``regsim train`` (its folder contract)."""
+    path = Path(path)
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("model_type") == "regcnn" and all(
+        (path / name).is_file() for name in ("eval_results.json", "training_log.json")
+    )
+
+
+def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, patience, width_multiplier,
+         max_minutes, num_threads, reverse_complement, batch_size, device, random_state, verbose) -> dict:
+    """:func:`train`'s work: validate, train, evaluate, and write the model folder into ``staging``."""
     import torch
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     from .configuration_regcnn import PRESETS, preset_config
     from .modeling_regcnn import RegCNNForSequenceClassification
 
-    out = Path(out)
     if arch not in PRESETS:
         raise UserError(f"unknown --arch {arch!r}; choose one of {', '.join(sorted(PRESETS))}")
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; use --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a folder; not replacing it")
+    device = torch_device(device)
     for name, value, low in (("--epochs", epochs, 1), ("--patience", patience, 1)):
         if value < low:
             raise UserError(f"{name} must be >= {low}, got {value}")
@@ -382,8 +411,7 @@ def train(
             "results": results,
             "software": _software_versions(),
         }
-        _write_model_folder(model, out, force=force, results=results, log=log)
-    _log(verbose, f"wrote {out}")
+        _write_model_folder(model, staging, model_name=model_name, results=results, log=log)
     return results
 
 
@@ -402,32 +430,21 @@ def _evaluate(model, data: TrainingData, device) -> dict:
     return results
 
 
-def _write_model_folder(model, out: Path, *, force: bool, results: dict, log: dict) -> None:
-    from .model_card import write_model_card
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
+def _write_model_folder(model, folder: Path, *, model_name: str, results: dict, log: dict) -> None:
     from transformers.utils import logging as transformers_logging
+
+    from .model_card import write_model_card
 
     bars = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()  # its one-shard "Writing model shards" bar
     try:
-        model.save_pretrained(staging)
-        _write_json(staging / "eval_results.json", results)
-        _write_json(staging / "training_log.json", log)
-        write_model_card(staging, model_name=out.name)
-        if out.exists():
-            if not force:
-                raise UserError(f"{out} appeared while training; use --force to replace it")
-            shutil.rmtree(out)
-        staging.rename(out)
+        model.save_pretrained(folder)
+        _write_json(folder / "eval_results.json", results)
+        _write_json(folder / "training_log.json", log)
+        write_model_card(folder, model_name=model_name)
     finally:
         if bars:
             transformers_logging.enable_progress_bar()
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 @contextlib.contextmanager
@@ -453,7 +470,7 @@ def _provenance(dataset: str, config_name: str | None, splits: dict[str, SplitDa
     """Dataset identity for the model card and config: name, config, version, checksums, sizes."""
     local = Path(dataset)
     provenance = {
-        "dataset": dataset if not local.exists() else str(local.resolve()),
+        "dataset": dataset if not local.exists() else local.resolve().name,  # no local paths in shared files
         "dataset_name": local.resolve().name if local.exists() else dataset,
         "hub_repo_id": None if local.exists() else dataset,
         "config": config_name,
@@ -465,96 +482,23 @@ def _provenance(dataset: str, config_name: str | None, splits: dict[str, SplitDa
         "sequence_length": int(splits["train"].codes.shape[1]),
     }
     if local.is_dir():
-        card = _card_metadata(local / "README.md")
+        card = read_card_metadata(local)
         provenance["pretty_name"] = card.get("pretty_name")
         provenance["version"] = card.get("version")
-        manifest_path = local / "build_manifest.json"
-        manifest = {}
-        if manifest_path.is_file():
-            raw = manifest_path.read_bytes()
-            provenance["manifest_sha256"] = hashlib.sha256(raw).hexdigest()
-            try:
-                manifest = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{manifest_path}: not valid JSON ({error})") from error
-            provenance["version"] = manifest.get("dataset_version") or manifest.get("version") or provenance["version"]
+        data_files = [path.relative_to(local).as_posix() for path in config_data_files(local, config_name, card)]
+        if (local / MANIFEST).is_file():
+            manifest = read_manifest(local)
+            provenance["manifest_sha256"] = sha256(local / MANIFEST)
+            provenance["version"] = manifest["dataset_version"]
             provenance["dataset_name"] = manifest.get("dataset_name") or provenance["dataset_name"]
-        recorded = _manifest_parquet_sha256(manifest)
-        for path in _data_files(local, card, config_name):
-            relative = path.relative_to(local).as_posix()
-            digest = sha256(path)
-            if relative in recorded and recorded[relative] != digest:
-                raise UserError(
-                    f"{path}: sha256 {digest} differs from {recorded[relative]} in {manifest_path} "
-                    "(file changed after the build?)"
-                )
-            provenance["data_files"][relative] = digest
+            verify_outputs(local, manifest, data_files)
+        provenance["data_files"] = {relative: sha256(local / relative) for relative in data_files}
     provenance["summary"] = {
         key: provenance[key]
         for key in ("dataset_name", "hub_repo_id", "config", "version", "manifest_sha256", "sequence_length")
     }
     provenance["summary"]["data_files_sha256"] = provenance["data_files"]
     return provenance
-
-
-def _card_metadata(readme: Path) -> dict:
-    import yaml
-
-    if not readme.is_file():
-        return {}
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", readme.read_text(encoding="utf-8"), flags=re.DOTALL)
-    if not match:
-        return {}
-    try:
-        metadata = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as error:
-        raise UserError(f"{readme}: YAML header does not parse ({error})") from error
-    return metadata if isinstance(metadata, dict) else {}
-
-
-def _data_files(folder: Path, card: dict, config_name: str | None) -> list[Path]:
-    """Parquet files of ``config_name`` as the card's YAML ``configs`` lists them (all parquet files if none)."""
-    patterns = []
-    for entry in card.get("configs") or []:
-        if entry.get("config_name", "default") != (config_name or "default"):
-            continue
-        files = entry.get("data_files") or []
-        if isinstance(files, (str, dict)):
-            files = [files]
-        for item in files:
-            paths = item.get("path") if isinstance(item, dict) else item
-            patterns.extend([paths] if isinstance(paths, str) else list(paths or []))
-    found = set()
-    for pattern in patterns:
-        found.update(p for p in folder.glob(pattern) if p.is_file())
-    if not patterns:
-        found.update(folder.rglob("*.parquet"))
-    return sorted(found)
-
-
-def _manifest_parquet_sha256(manifest) -> dict[str, str]:
-    """``{relative path: sha256}`` for every parquet file the manifest records, whatever its nesting:
-    ``{"path": ..., "sha256": ...}`` records, ``{path: sha256}`` and ``{path: {"sha256": ...}}``."""
-    found = {}
-
-    def visit(node):
-        if isinstance(node, dict):
-            path, digest = node.get("path"), node.get("sha256")
-            if isinstance(path, str) and path.endswith(".parquet") and isinstance(digest, str):
-                found[path] = digest
-            for key, value in node.items():
-                if isinstance(key, str) and key.endswith(".parquet"):
-                    if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value):
-                        found[key] = value
-                    elif isinstance(value, dict) and isinstance(value.get("sha256"), str):
-                        found[key] = value["sha256"]
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(manifest)
-    return found
 
 
 def _software_versions() -> dict:

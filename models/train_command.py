@@ -53,6 +53,8 @@ def register(subparsers) -> None:
     push.add_argument("--repo-id", required=True, metavar="ORG/NAME")
     push.add_argument("--dry-run", action="store_true", help="print the files (size, sha256) and the target; contact nothing")
     push.add_argument("--private", action="store_true", help="create the repository as private")
+    push.add_argument("--token", help="Hub token (default: cached login or HF_TOKEN)")
+    push.add_argument("--version", default="1.0.0", help="the commit is tagged v<version> (default 1.0.0)")
     add_verbose(push)
     push.set_defaults(handler=_push)
 
@@ -83,5 +85,6 @@ def _train(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from .push_model import push_model
 
-    push_model(args.model_dir, args.repo_id, dry_run=args.dry_run, private=args.private)
+    push_model(args.model_dir, args.repo_id, dry_run=args.dry_run, private=args.private, token=args.token,
+               version=args.version)
     return 0

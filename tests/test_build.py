@@ -1,7 +1,6 @@
 """`regsim build` / `regsim publish` end to end on small inputs, and the embedded default."""
 
 import gzip
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import yaml
 from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
 from regsim.cli import main
 from regsim.dataset_builder.core.errors import UserError
-from regsim.dataset_builder.format import FEATURES
+from regsim.dataset_builder.format import FEATURES, read_manifest
 
 OCT4_SOX2 = {"MA0142", "MA1962"}
 SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
@@ -67,7 +66,7 @@ def test_folder_layout_and_load_dataset(small_build):
     info = header["dataset_info"]
     assert {s["name"]: s["num_examples"] for s in info["splits"]} == {k: len(v) for k, v in ds.items()}
     assert header["configs"][0]["config_name"] == "realistic"
-    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    manifest = read_manifest(small_build)
     assert manifest["dataset_version"] == "1.0.0" and manifest["seed"] == 3
     assert sum(r["total"] for r in manifest["split_sizes"]) == sum(len(v) for v in ds.values())
 
@@ -112,8 +111,8 @@ def test_same_seed_gives_byte_identical_files(small_build, small_inputs, tmp_pat
     for path in small_build.rglob("*"):
         if path.is_file() and path.name != "build_manifest.json":
             assert path.read_bytes() == (again / path.relative_to(small_build)).read_bytes(), path.name
-    first = json.loads((small_build / "build_manifest.json").read_text())
-    second = json.loads((again / "build_manifest.json").read_text())
+    first = read_manifest(small_build)
+    second = read_manifest(again)
     first.pop("build_time"), second.pop("build_time")
     assert first == second
 
@@ -180,11 +179,15 @@ def test_publish_dry_run_lists_files_and_tag(small_build, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["publish", str(small_build), "--repo-id", "someorg/regsim-small", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "dataset repository: someorg/regsim-small" in out and "tag: v1.0.0" in out
-    manifest = json.loads((small_build / "build_manifest.json").read_text())
+    assert "target: https://huggingface.co/datasets/someorg/regsim-small (dataset repository" in out
+    assert "tag: v1.0.0" in out
+    manifest = read_manifest(small_build)
+    lines = out.splitlines()
     for name, digest in manifest["outputs"].items():
-        assert f"{name}  " in out and digest in out
-    assert "build_manifest.json" in out
+        line = next(line for line in lines if line.endswith(f"  {name}"))
+        assert line.split()[0] == digest and int(line.split()[1].replace(",", "")) == (small_build / name).stat().st_size
+    assert any(line.endswith("  build_manifest.json") for line in lines)
+    assert f"{len(manifest['outputs']) + 1} files" in out
 
 
 def test_publish_detects_changed_files(small_build, tmp_path, capsys):
@@ -194,7 +197,8 @@ def test_publish_detects_changed_files(small_build, tmp_path, capsys):
     shutil.copytree(small_build, copy)
     (copy / "retained_motifs.tsv").write_text("edited\n")
     assert main(["publish", str(copy), "--repo-id", "someorg/x", "--dry-run"]) == 2
-    assert "retained_motifs.tsv: changed since the build" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "retained_motifs.tsv: sha256" in err and "changed since the build" in err
 
 
 @pytest.mark.slow

@@ -151,12 +151,17 @@ def test_refuses_to_overwrite_without_force(trained, dataset, tmp_path):
     out = tmp_path / "model"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(UserError, match="already exists; use --force"):
+    with pytest.raises(UserError, match="already exists; pass --force"):
         train(dataset, out=out, **TRAIN_ARGS)
     assert (out / "keep.txt").exists()
+    with pytest.raises(UserError, match="not a regsim model folder"):  # --force never deletes a foreign folder
+        train(dataset, out=out, force=True, **TRAIN_ARGS)
+    assert (out / "keep.txt").read_text() == "x"
+    shutil.rmtree(out)
+    shutil.copytree(trained[0], out)  # a model folder regsim wrote: --force replaces it
     results = train(dataset, out=out, force=True, **{**TRAIN_ARGS, "epochs": 1})
-    assert not (out / "keep.txt").exists() and results["epochs"] == 1
-    assert not list(tmp_path.glob(".model.tmp-*"))
+    assert results["epochs"] == 1 and json.loads((out / "eval_results.json").read_text())["epochs"] == 1
+    assert not list(tmp_path.glob(".model*"))
 
 
 def test_max_minutes_stops_after_the_first_batch(dataset, tmp_path):
@@ -196,7 +201,7 @@ def test_cli_train_and_errors(dataset, tmp_path, capsys):
     assert "epoch 1/1: train loss" in capsys.readouterr().err
     assert main(["train", "--dataset", str(dataset), "--arch", "tiny", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"regsim train: error: {out} already exists; use --force to replace it"]
+    assert err == [f"regsim train: error: {out} already exists; pass --force to replace it"]
     assert main(["train", "--dataset", str(tmp_path / "nope"), "--arch", "tiny", "--out", str(tmp_path / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", "--dataset", str(dataset), "--arch", "tiny", "--out", str(tmp_path / "y"), "--batch-size", "31"]) == 2
@@ -223,7 +228,8 @@ def test_push_model_dry_run_lists_exact_files_and_contacts_nothing(trained, tmp_
         line = next(l for l in printed.splitlines() if l.endswith(f"  {path.name}"))
         digest, size, _ = line.split()
         assert digest == sha256(path) and int(size.replace(",", "")) == path.stat().st_size
-    assert f"{len(files)} files" in printed and "not uploaded (hidden): .cache" in printed
+    assert f"{len(files)} files" in printed and "not uploaded: .cache (hidden)" in printed
+    assert "tag: v1.0.0" in printed
 
 
 def test_push_model_uploads_exactly_the_plan(trained, tmp_path, monkeypatch):
@@ -243,10 +249,14 @@ def test_push_model_uploads_exactly_the_plan(trained, tmp_path, monkeypatch):
 
         def create_commit(self, repo_id, operations, **kwargs):
             calls.append(("create_commit", repo_id, sorted((op.path_in_repo, op.path_or_fileobj) for op in operations)))
-            return type("Commit", (), {"commit_url": "https://huggingface.co/x/y/commit/1"})()
+            return type("Commit", (), {"commit_url": "https://huggingface.co/x/y/commit/1", "oid": "abc"})()
+
+        def create_tag(self, repo_id, **kwargs):
+            calls.append(("create_tag", repo_id, kwargs["tag"], kwargs["revision"]))
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
-    plan = push_model(out, "my-org/tiny-model", private=True, verbose=False)
+    plan = push_model(out, "my-org/tiny-model", private=True, version="2.1.0", token="t0", verbose=False)
+    assert calls[0] == ("init", "t0") and calls[3] == ("create_tag", "my-org/tiny-model", "v2.1.0", "abc")
     assert calls[1] == ("create_repo", "my-org/tiny-model", {"repo_type": "model", "private": True, "exist_ok": True})
     assert calls[2][2] == [(f["path"], str(out / f["path"])) for f in plan.files]
     assert [f["path"] for f in plan.files] == sorted(p.name for p in out.iterdir())

@@ -1,8 +1,8 @@
 """A tiny regsim-format dataset folder with a learnable signal, for tests that train models.
 
-The layout and features are those of ``regsim build`` (see the dataset-builder issue): ``README.md``
-with YAML ``configs``, ``<config>/<split>-00000-of-00001.parquet`` for train/validation/test and
-``build_manifest.json`` with ``dataset_version`` and the sha256 of every parquet file.
+Written through :mod:`regsim.dataset_builder.format`, like ``regsim build``: ``README.md`` with YAML
+``configs``, ``<config>/<split>-00000-of-00001.parquet`` for train/validation/test and
+``build_manifest.json`` with ``dataset_version`` and the sha256 of every file.
 
 Positives carry one copy of :data:`PLANTED` (either strand) within 5 bp of the centre; negatives are
 uniform random sequences (a chance occurrence of the 8-mer is recorded as not implanted).
@@ -10,20 +10,15 @@ uniform random sequences (a chance occurrence of the 8-mer is recorded as not im
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
+import yaml
+
+from regsim.dataset_builder.format import CARD, FEATURES, config_entry, write_manifest, write_split
 
 PLANTED = "ATGCAAAT"  # the Oct4 octamer
 SPLITS = {"train": 0.6, "validation": 0.2, "test": 0.2}
-
-
-def tiny_features():
-    from regsim.dataset_builder.format import FEATURES
-
-    return FEATURES
 
 
 def write_tiny_dataset(
@@ -45,8 +40,6 @@ def write_tiny_dataset(
     version : str, default "0.0.1"
         ``dataset_version`` written to ``build_manifest.json``.
     """
-    from datasets import Dataset
-
     path = Path(path)
     (path / config).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -59,20 +52,11 @@ def write_tiny_dataset(
             records[split].append(_example(rng, label, len(records[split]), length, split))
     for split, rows in records.items():
         rows.sort(key=lambda r: r["id"])
-    features = tiny_features()
-    shards = {}
     for split, rows in records.items():
-        relative = f"{config}/{split}-00000-of-00001.parquet"
-        columns = {name: [row[name] for row in rows] for name in features}
-        Dataset.from_dict(columns, features=features).to_parquet(str(path / relative))
-        shards[relative] = hashlib.sha256((path / relative).read_bytes()).hexdigest()
-    data_files = "\n".join(f"  - split: {split}\n    path: {config}/{split}-*" for split in SPLITS)
-    (path / "README.md").write_text(
-        f"---\nconfigs:\n- config_name: {config}\n  data_files:\n{data_files}\npretty_name: tiny test data\n---\n"
-        f"# tiny\n\nPositives carry {PLANTED}.\n"
-    )
-    manifest = {"dataset_name": path.name, "dataset_version": version, "config_name": config, "seed": seed, "outputs": shards}
-    (path / "build_manifest.json").write_text(json.dumps(manifest, indent=2))
+        write_split(path, config, split, {name: [row[name] for row in rows] for name in FEATURES})
+    card = yaml.safe_dump({"configs": [config_entry(config)], "pretty_name": "tiny test data"}, sort_keys=False)
+    (path / CARD).write_text(f"---\n{card}---\n# tiny\n\nPositives carry {PLANTED}.\n")
+    write_manifest(path, {"dataset_name": path.name, "dataset_version": version, "config_name": config, "seed": seed})
     return path
 
 

@@ -37,7 +37,16 @@ def register(subparsers) -> None:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from regsim.dataset_builder.core.io import output_lock
+
     from .pipeline import BenchmarkSettings, run_benchmark
+
+    if args.n_top < 1:
+        raise UserError(f"--n-top must be a positive integer, got {args.n_top}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} is a file; give a folder for the report")
 
     models = {}
     for item in args.model:
@@ -51,6 +60,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         n_top=args.n_top, split=args.split, seed=args.seed, quick=args.quick, epochs=args.epochs,
         width_multiplier=args.width_multiplier, cache_dir=args.cache_dir,
     )
-    result = run_benchmark(settings, verbose=not args.quiet)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    with output_lock(Path(args.out) / "report.md"):
+        result = run_benchmark(settings, verbose=not args.quiet)
     print(f"benchmark done in {result['seconds'] / 60:.1f} min: {result['report']}")
     return 0

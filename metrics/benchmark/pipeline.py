@@ -33,9 +33,11 @@ from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.io import sha256 as file_sha256
 from regsim.dataset_builder.core.log import StageLog
 
-from .plan import FULL_RUNS, Run, quick_runs, scoring_input
-from .cache import StageCache, source_fingerprint, stage_key
+from regsim.dataset_builder.format import read_manifest
+
 from .. import METRIC_PATH
+from .cache import StageCache, source_fingerprint, stage_key
+from .plan import FULL_RUNS, Run, quick_runs, scoring_input
 
 QUICK_SETTINGS = {"n_top": 8, "n_refs": 3, "records": 300, "n_per_class": 150, "epochs": 2, "width_multiplier": 0.1}
 
@@ -115,7 +117,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     log = StageLog(verbose)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
-    cache = StageCache(settings.cache_dir or out / "cache")
+    cache = StageCache(settings.cache_dir or out / "cache", log=log)
     runs = quick_runs(QUICK_SETTINGS["n_refs"]) if settings.quick else FULL_RUNS
     n_top = QUICK_SETTINGS["n_top"] if settings.quick else settings.n_top
 
@@ -216,13 +218,14 @@ def _build(cache: StageCache, build, name: str, log) -> Path:
         if inputs[key]:
             inputs[key] = file_sha256(inputs[key])
     path = cache.path("datasets", name, stage_key(build=inputs, version=__version__,
-                                                  code=source_fingerprint("dataset_builder/*.py")))
-    if (path / "build_manifest.json").exists():
+                                                  code=source_fingerprint("dataset_builder/*.py", "dataset_builder/core/*.py")))
+    if cache.valid(path):
         log(f"  {name} dataset: cached at {path}")
         return path
     log(f"  {name} dataset: building into {path}")
-    build_dataset(path, build, force=True, verbose=log.verbose)
-    return path
+    staging = cache.staging(path)
+    build_dataset(staging, build, verbose=log.verbose)
+    return cache.commit(staging, path)
 
 
 # --- stage 2: models ---------------------------------------------------------------------------------
@@ -231,9 +234,8 @@ def _build(cache: StageCache, build, name: str, log) -> Path:
 def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, arch: str, log) -> Path:
     from regsim.models.train import train
 
-    manifest = json.loads((dataset_dir / "build_manifest.json").read_text()) if (
-        dataset_dir / "build_manifest.json").exists() else {}
-    data_key = {k: v for k, v in manifest.get("outputs", {}).items() if k.endswith(".parquet")} or str(dataset_dir)
+    manifest = read_manifest(dataset_dir)
+    data_key = {k: v for k, v in manifest["outputs"].items() if k.endswith(".parquet")}
     quick = QUICK_SETTINGS if settings.quick else {}
     options = {"epochs": settings.epochs or quick.get("epochs"),
                "width_multiplier": settings.width_multiplier or quick.get("width_multiplier"),
@@ -241,8 +243,8 @@ def _train(settings: BenchmarkSettings, cache: StageCache, dataset_dir: Path, ar
     options = {k: v for k, v in options.items() if v is not None}
     path = cache.path("models", f"{dataset_dir.name.split('-')[0]}-{arch}",
                       stage_key(data=data_key, arch=arch, options=options, seed=settings.seed, version=__version__,
-                                code=source_fingerprint("models/*.py")))
-    if (path / "eval_results.json").exists():
+                                code=source_fingerprint("models/*.py", "dataset_builder/core/*.py")))
+    if cache.valid(path):
         log(f"  cached at {path}")
         return path
     staging = cache.staging(path)
@@ -303,16 +305,19 @@ def _attribution(cache: StageCache, model, X, ids, run: Run, weights: str, seed:
                     version=__version__, code=_attribution_fingerprint())
     path = cache.path("attributions", f"{dataset}-{arch}-{run.method}__{run.reference}", key, ".npz")
     meta_path = path.with_suffix(".json")
-    if path.exists() and meta_path.exists():
+    meta = cache.read_json(meta_path)
+    if meta is not None and cache.valid(path):
         with np.load(path) as stored:
             arrays = {name: stored[name] for name in stored.files}
-        return arrays, json.loads(meta_path.read_text())
+        return arrays, meta
     result = attribute(model, X, run.method, run.reference, random_state=seed)
-    save_npz(path, **result.arrays, ids=np.asarray(ids, dtype=np.str_), sequences=X)
+    staging = cache.staging(path)
+    save_npz(staging, **result.arrays, ids=np.asarray(ids, dtype=np.str_), sequences=X)
+    cache.commit(staging, path)
     meta = {"seconds": result.seconds, "settings": result.settings, "sha256": file_sha256(path)}
     if result.completeness is not None:
         meta.update(result.completeness.summary())
-    meta_path.write_text(json.dumps(meta, indent=2, default=str))
+    cache.write_json(meta_path, meta)
     return result.arrays, meta
 
 
@@ -340,12 +345,13 @@ def _scores(cache: StageCache, run: Run, arrays: dict, masks: np.ndarray, interv
     truth = stage_key(masks=hashlib.sha256(np.ascontiguousarray(masks).tobytes()).hexdigest(), intervals=intervals)
     key = stage_key(attribution=attribution_sha, truth=truth, metric=_metric_fingerprint())
     path = cache.path("scores", f"{run.method}__{run.reference}", key, ".json")
-    if path.exists():
-        return json.loads(path.read_text())
+    cached = cache.read_json(path)
+    if cached is not None:
+        return cached
     predictions, options = scoring_input(run.method, arrays)
     predictions = list(np.asarray(predictions, dtype=np.float32))
     scores = load_metric().compute(predictions=predictions, references=list(masks), **options)
     recall = load_metric("intervals").compute(predictions=predictions, references=intervals, **options)
     scores.update({k: v for k, v in recall.items() if k not in scores})
-    path.write_text(json.dumps(scores, indent=2))
+    cache.write_json(path, scores)
     return scores

@@ -85,6 +85,34 @@ def count_examples(obj, name: str) -> int:
         ) from None
 
 
+def check_nesting(obj, name: str, *, allow_empty_examples: bool = False) -> None:
+    """Before ``evaluate`` stores a batch: every example is a non-empty, rectangular numeric array.
+
+    Raises
+    ------
+    MotifAttributionInputError
+        No examples at all; an example that is empty (unless ``allow_empty_examples``, for interval
+        lists) or ragged, naming its index within the batch.
+    """
+    if obj is None or hasattr(obj, "type"):  # missing (evaluate says so) or Arrow data (already typed)
+        return
+    if count_examples(obj, name) == 0:
+        raise MotifAttributionInputError(f"no examples: {name} is empty")
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        if obj.size == 0 and not allow_empty_examples:
+            raise MotifAttributionInputError(f"example 0: {name} are empty (shape {obj.shape[1:]})")
+        return
+    for i, item in enumerate(obj):
+        try:
+            array = np.asarray(_to_numpy(item), dtype=np.float64)
+        except (ValueError, TypeError):
+            raise MotifAttributionInputError(
+                f"example {i}: {name} is ragged or not numeric (inner lists must have equal lengths)"
+            ) from None
+        if array.size == 0 and not allow_empty_examples:
+            raise MotifAttributionInputError(f"example {i}: {name} are empty (shape {array.shape})")
+
+
 def take_examples(obj, start: int, stop: int):
     """Examples ``start:stop`` of an input container, without copying arrays."""
     if obj is None or isinstance(obj, (int, np.integer)):
@@ -106,6 +134,10 @@ def prepare_batch(
     """Validate one batch and turn it into buckets of equal-length examples."""
     predictions = _as_examples(predictions, "predictions", first_index)
     n = len(predictions)
+    empty = [i for i in range(n) if np.size(predictions[i]) == 0] if not isinstance(predictions, np.ndarray) else (
+        [0] if predictions.size == 0 and n else [])
+    if empty:
+        raise MotifAttributionInputError(f"example {first_index + empty[0]}: predictions are empty")
     intervals = options.reference_format == "intervals"
     references = _as_examples(references, "references", first_index, keep_lists=intervals)
     if len(references) != n:
@@ -166,7 +198,13 @@ def _as_examples(obj, name: str, first_index: int, keep_lists: bool = False):
     examples = []
     for i, item in enumerate(obj):
         array = _to_numpy(item)
-        array = np.asarray(array) if not isinstance(array, np.ndarray) else array
+        if not isinstance(array, np.ndarray):
+            try:
+                array = np.asarray(array)
+            except ValueError:  # numpy refuses ragged nesting
+                raise MotifAttributionInputError(
+                    f"example {first_index + i}: {name} is ragged (inner lists of different lengths)"
+                ) from None
         if array.dtype == object or not (
             np.issubdtype(array.dtype, np.number) or array.dtype == bool
         ):
@@ -243,6 +281,8 @@ def _as_sequences(sequences, first_index: int):
 
 def _prediction_length(shape: tuple, index: int) -> tuple[int, str]:
     """Length along the sequence axis and the layout: "1d", "channels_first" or "channels_last"."""
+    if 0 in shape:
+        raise MotifAttributionInputError(f"example {index}: predictions are empty (shape {tuple(shape)})")
     if len(shape) == 1:
         return shape[0], "1d"
     if len(shape) == 2:
@@ -264,6 +304,8 @@ def _sequence_lengths(predictions, references, sequences, sequence_length, optio
                 raise MotifAttributionInputError(
                     f"references must be 0/1 masks of shape (L,) per example; got an array of shape {references.shape}"
                 )
+            if references.shape[1] == 0:
+                raise MotifAttributionInputError(f"example {first_index}: references are empty (L = 0)")
             lengths = np.full(n, references.shape[1], dtype=np.int64)
         else:
             lengths = np.empty(n, dtype=np.int64)
@@ -274,6 +316,8 @@ def _sequence_lengths(predictions, references, sequences, sequence_length, optio
                         f"got shape {np.shape(mask)}"
                     )
                 lengths[i] = len(mask)
+                if lengths[i] == 0:
+                    raise MotifAttributionInputError(f"example {first_index + i}: references are empty (L = 0)")
     elif sequences is not None:
         lengths = _lengths_of_sequences(sequences, n, first_index)
     elif sequence_length is not None:

@@ -58,7 +58,7 @@ class AttributionAccumulator:
 
     Examples
     --------
-    >>> from metrics import AttributionAccumulator
+    >>> from regsim.metrics import AttributionAccumulator
     >>> accumulator = AttributionAccumulator(pooled="exact")
     >>> batches = [
     ...     ([[0.1, 0.9, 0.8, 0.2]], [[0, 1, 1, 0]]),
@@ -288,7 +288,7 @@ def score_attributions(
 
     Examples
     --------
-    >>> from metrics import score_attributions
+    >>> from regsim.metrics import score_attributions
     >>> result = score_attributions(
     ...     predictions=[[0.1, 0.9, 0.8, 0.2, 0.0], [0.3, 0.3, 0.3, 0.3, 0.3]],
     ...     references=[[0, 1, 1, 0, 0], [0, 0, 1, 1, 0]],
@@ -304,6 +304,8 @@ def score_attributions(
         raise MotifAttributionInputError(
             f"got {n} predictions but {n_references} references; they must pair up one to one"
         )
+    if n == 0:
+        raise MotifAttributionInputError("no examples to score: predictions and references are empty")
     if sequences is not None and count_examples(sequences, "sequences") != n:
         raise MotifAttributionInputError(
             f"got {n} predictions but {count_examples(sequences, 'sequences')} sequences; they must pair up one to one"

@@ -1,6 +1,6 @@
 """The ``motif_attribution`` evaluate metric: score attributions against ground-truth motifs.
 
-A thin wrapper around :func:`._scoring.score_attributions` (also ``from metrics import
+A thin wrapper around :func:`._scoring.score_attributions` (also ``from regsim.metrics import
 score_attributions``).  ``evaluate.load`` copies into its module cache only the sibling modules that
 this file imports itself, written ``from ._name import ...`` at column 0, and it does not follow the
 helpers' own imports: so every helper is imported here, even those only the core uses.  No comment
@@ -12,7 +12,7 @@ import evaluate
 
 from ._base_resolution import CHANNEL_REDUCTIONS, CONV_MAPPINGS
 from ._errors import MotifAttributionInputError
-from ._inputs import REFERENCE_FORMATS
+from ._inputs import REFERENCE_FORMATS, check_nesting
 from ._localisation import relevance_mass_accuracy
 from ._motif_recall import instance_percentiles
 from ._pooled import HistogramPooled
@@ -96,7 +96,8 @@ Examples:
     Motif bases with the largest attributions give auROC 1; a constant attribution gives 0.5:
 
     >>> import evaluate
-    >>> motif_attribution = evaluate.load("metrics/motif_attribution")
+    >>> from regsim.metrics import METRIC_PATH  # or the path of a copy of this folder
+    >>> motif_attribution = evaluate.load(METRIC_PATH)
     >>> results = motif_attribution.compute(
     ...     predictions=[[0.1, 0.9, 0.8, 0.2, 0.0], [0.3, 0.3, 0.3, 0.3, 0.3]],
     ...     references=[[0, 1, 1, 0, 0], [0, 0, 1, 1, 0]],
@@ -125,7 +126,7 @@ Examples:
 
     The "intervals" config takes [start, end) motif instances and adds motif-instance recall:
 
-    >>> motif_intervals = evaluate.load("metrics/motif_attribution", "intervals")
+    >>> motif_intervals = evaluate.load(METRIC_PATH, "intervals")
     >>> results = motif_intervals.compute(
     ...     predictions=[[0.0] * 8 + [1.0] * 4 + [0.0] * 8, [0.0] * 4 + [0.5] * 16],
     ...     references=[[[8, 12]], [[0, 4]]],
@@ -169,6 +170,21 @@ class MotifAttribution(evaluate.Metric):
         # views), instead of millions of Python floats or the numpy formatter's float32 cast.
         info.format = "arrow"
         return info
+
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """As ``evaluate.Metric.add_batch``, after checking the batch so that a bad one is refused with the
+        example named, before anything is stored (the instance stays usable)."""
+        check_nesting(predictions, "predictions")
+        check_nesting(references, "references", allow_empty_examples=self.config_name == "intervals")
+        return super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """As ``evaluate.Metric.add``, with :meth:`add_batch`'s checks."""
+        if prediction is not None:
+            check_nesting([prediction], "predictions")
+        if reference is not None:
+            check_nesting([reference], "references", allow_empty_examples=self.config_name == "intervals")
+        return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def _compute(
         self,

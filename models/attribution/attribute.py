@@ -45,6 +45,7 @@ from typing import Callable
 import numpy as np
 
 from regsim.dataset_builder.core.errors import UserError
+from regsim.dataset_builder.core.io import output_lock, write_atomic
 
 from ._common import Completeness, validate_inputs
 from .deeplift import deeplift, deeplift_layer, deepshap
@@ -353,9 +354,37 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
         raise UserError(f"{len(ids)} ids for {len(X)} sequences")
     runs = plan(methods, references, n_steps)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file; give a folder for the attribution files")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
+    with output_lock(out_dir / "summary.json"):
+        return _run_into(model, X, ids, runs, out_dir, n_refs=n_refs, n_steps=n_steps, batch_size=batch_size,
+                         device=device, random_state=random_state, verbose=verbose, modisco=modisco,
+                         metadata=metadata, log=log)
+
+
+def _read_summary(path: Path) -> dict:
+    """An existing ``summary.json`` (to merge into), or ``{}``."""
+    if not path.exists():
+        return {}
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error}); move it away to start a new summary") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("files", []), list) or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) for e in summary.get("files", [])
+    ):
+        raise UserError(f"{path}: not a regsim attribution summary; move it away to start a new one")
+    return summary
+
+
+def _run_into(model, X, ids, runs, out_dir: Path, *, n_refs, n_steps, batch_size, device, random_state, verbose,
+              modisco, metadata, log) -> dict:
     summary_path = out_dir / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    summary = _read_summary(summary_path)
     entries = {e["file"]: e for e in summary.get("files", [])}
     summary.update(metadata or {})
     summary.update({"n_sequences": int(X.shape[0]), "sequence_length": int(X.shape[-1]),
@@ -366,7 +395,7 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
         entry = write_result(result, out_dir, X, ids, modisco=modisco)
         entries[entry["file"]] = entry
         summary["files"] = sorted(entries.values(), key=lambda e: e["file"])
-        summary_path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_atomic(summary_path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
         note = ""
         if result.completeness is not None:
             c = result.completeness.summary()

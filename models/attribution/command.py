@@ -68,6 +68,10 @@ def _attribute(args: argparse.Namespace) -> int:
     plan(methods, references, args.n_steps)  # reject unknown names before loading anything
     model = load_model(args.model, device=args.device)
     ids, X, info = load_sequences(args.dataset, args.config, args.split, limit=args.limit)
+    expected = getattr(model.config, "sequence_length", X.shape[-1])
+    if X.shape[-1] != expected:
+        raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
+                        f"holds {X.shape[-1]}-bp sequences")
     print(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {args.dataset} "
           f"({info['config'] or 'default'}/{args.split}), model {args.model}")
     metadata = {

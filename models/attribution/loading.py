@@ -9,13 +9,14 @@ import numpy as np
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.core.sequences import one_hot_encode
 
+from ..devices import torch_device
+
 
 def load_model(model_dir, device=None):
     """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
 
     Importing :mod:`regsim.models` (this module's parent) registered regsim's auto classes.
     """
-    import torch
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as transformers_logging
 
@@ -28,10 +29,11 @@ def load_model(model_dir, device=None):
         raise UserError(f"model folder {model_dir} has no config.json; give a folder written by `regsim train`")
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(path))
-    except (OSError, ValueError, KeyError) as error:
-        raise UserError(f"cannot load the model in {model_dir}: {error}") from error
+    except Exception as error:  # noqa: BLE001 - truncated weights, garbled config, ...: all the user's file
+        message = " ".join(str(error).split())[:300]
+        raise UserError(f"cannot load the model in {model_dir}: {type(error).__name__}: {message}") from None
     model = model[0] if isinstance(model, tuple) else model
-    return model.to(torch.device(device) if device else "cpu").eval()
+    return model.to(torch_device(device)).eval()
 
 
 def load_sequences(dataset, config=None, split: str = "test", *, limit: int | None = None):
