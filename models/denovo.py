@@ -29,7 +29,7 @@ import contextlib
 import importlib.metadata
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -199,10 +199,7 @@ def _explained(n: int, limit: int | None, random_state: int) -> np.ndarray:
 
 
 def _named(motif, row, q_threshold: float):
-    from dataclasses import replace
-
-    name = row.best_match_name if row.best_match_q < q_threshold else motif.id
-    return replace(motif, name=name)
+    return replace(motif, name=row.best_match_name if row.best_match_q < q_threshold else motif.id)
 
 
 def _recorded(s: DenovoSettings) -> dict:
