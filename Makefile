@@ -5,6 +5,8 @@ PY      ?= python3.11
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 REPORT  ?= report
+# the main job's size, chosen to fit about 30 minutes on 2 cores (see the README)
+REPORT_FLAGS ?= --seeds 3 --simple-seeds 1 --n-top 250
 
 .PHONY: install report test layers bench-deps
 
@@ -19,7 +21,7 @@ $(BIN)/regsim: pyproject.toml
 install: $(BIN)/regsim
 
 report: install
-	$(BIN)/regsim benchmark --out $(REPORT)
+	$(BIN)/regsim benchmark --out $(REPORT) $(REPORT_FLAGS)
 
 # The import-layer contract (foundation <- dataset_builder <- models <- benchmark); also part of `test`.
 layers: install

@@ -14,6 +14,7 @@ name                        what it does                                        
 ``train``                   train a preset on a dataset, write a model folder             ``regsim train``
 ``load_model``              load a model folder (eval mode)
 ``push_model``              upload a model folder to the Hub                               ``regsim push-model``
+``plot_training_curves``    loss and validation auPRC per epoch of a trained model (PNG)   ``regsim train``
 ``attribute``               one attribution method x reference on ``(N, 4, L)`` sequences  ``regsim attribute``
 ``score_attributions``      score attributions against per-base motif masks (numpy)
 ``run_benchmark``           the paper's experiment end to end (with ``BenchmarkSettings``)  ``regsim benchmark``
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 
-from .dataset_builder.core import __version__
+from regsim.dataset_builder.core import __version__  # absolute: pytest may import this file under its folder name
 
 _API = {
     "BuildSettings": "regsim.dataset_builder.build",
@@ -44,6 +45,7 @@ _API = {
     "preset_config": "regsim.models",
     "train": "regsim.models.train",
     "push_model": "regsim.models.push_model",
+    "plot_training_curves": "regsim.models.plot_training_curves",
     "load_model": "regsim.models.attribution.loading",
     "attribute": "regsim.models.attribution.attribute",
     "score_attributions": "regsim.metrics",

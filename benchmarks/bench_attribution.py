@@ -86,7 +86,8 @@ def models(args):
     else:
         for name in ("basset", "beluga"):
             torch.manual_seed(0)
-            out.append((f"{name} 200 bp", RegCNNForSequenceClassification(preset_config(name, 200)).eval(), 200))
+            length = args.length
+            out.append((f"{name} {length} bp", RegCNNForSequenceClassification(preset_config(name, length)).eval(), length))
     out.append(("1kb cnn", cnn_1kb(), 1000))
     if args.only:
         out = [m for m in out if args.only in m[0]]
@@ -210,7 +211,8 @@ def bench_methods(name, model, length, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a saved model folder (default: basset and beluga presets, random weights)")
-    parser.add_argument("--n", type=int, default=16, help="sequences for the 200-bp models (default 16)")
+    parser.add_argument("--n", type=int, default=16, help="sequences for the preset models (default 16)")
+    parser.add_argument("--length", type=int, default=200, help="input length of the preset models (default 200)")
     parser.add_argument("--n-1kb", type=int, default=8, help="sequences for the 1-kb CNN (default 8)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dls-batch", type=int, default=128, help="(sequence, reference) pairs per pass")

@@ -10,6 +10,7 @@ dataset and ``--force`` replaces only a dataset folder.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 import warnings
 from collections import Counter
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .core import __version__
 from .dataset_card import (
@@ -33,27 +35,42 @@ from .dataset_card import (
     split_counts,
     yaml_header,
 )
-from .enrichment import default_min_hits, motif_enrichment, write_enrichment_table
+from . import _stream
+from .enrichment import (
+    WEIGHT_FORMULAS,
+    compare_weights,
+    default_min_hits,
+    describe_weight_comparison,
+    motif_enrichment,
+    write_enrichment_table,
+)
 from .discovered import DENOVO
 from .redundancy import DEFAULT_Q_THRESHOLD, collapse_redundant
 from .truth_summary import COLLAPSE_SENTENCE, coverage_sentence, enrichment_notes, note_header, truth_coverage
 from .core.errors import UserError
 from .core.io import replace_folder, sha256
-from .format import SPLIT_ORDER, dataset_info, is_dataset_folder, write_manifest, write_split
+from .format import SPLIT_ORDER, SplitWriter, dataset_info, is_dataset_folder, write_manifest
 from .inputs import Regions, gc_matched_subsample, read_peak_windows, read_sequence_sets
 from .motifs import is_jaspar_spec, load_motifs, parse_jaspar_spec, write_meme
-from .core.sequences import decode_integers, encode_integers
+from .core.sequences import encode_integers
 from .pvalues import scaled_pssm
-from .scan import scan
+from .scan import prepare_motifs
 from .simple import SIMPLE_PRESET, SIMPLE_PRESET_MOTIFS, simulate_simple
-from .simulate import annotate_instances, simulate_realistic
+from .simulate import choose_backbones
 from .splits import chromosome_splits, random_splits
-from .core.log import StageLog
+from .core.log import StageLog, progress
 
 DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
 EMBEDDED = files("regsim.dataset_builder").joinpath("data", "oct4_mafk")
 EMBEDDED_POSITIVES = "oct4_peaks_200bp.fa.gz"
 EMBEDDED_NEGATIVES = "mafk_peaks_200bp.fa.gz"
+#: Real records per batch of the streaming build: memory grows with it, the output never depends on it.
+DEFAULT_BATCH_SIZE = 2_000
+
+
+def default_num_proc() -> int:
+    """The CPUs this process may use (``--num-proc``'s default)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @dataclass
@@ -74,6 +91,7 @@ class BuildSettings:
     min_enrichment: float = 1.25
     max_motifs: int | None = 20
     collapse_redundant: bool = False
+    enrichment_weight: str = "authors"
     gc_match: bool = False
     split_fractions: tuple = (0.7, 0.1, 0.2)
     validation_chroms: tuple = ()
@@ -103,8 +121,8 @@ class BuildResult:
 
 
 def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, force: bool = False,
-                  verbose: bool = True) -> BuildResult:
-    """Build a dataset folder.
+                  num_proc: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE, verbose: bool = True) -> BuildResult:
+    """Build a dataset folder, streaming: memory is bounded by a few batches, not by the dataset.
 
     Parameters
     ----------
@@ -118,6 +136,11 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, fo
         passes :func:`regsim.models.denovo.discover_motifs`; see :mod:`regsim.dataset_builder.discovered`).
     force : bool, default False
         Replace an existing dataset folder that regsim wrote (never anything else).
+    num_proc : int, optional
+        Worker processes, one CPU each (default: every CPU this process may use). The output is
+        byte-identical for every value.
+    batch_size : int, default 2000
+        Real records per batch (peak memory grows with it; the output does not change).
     verbose : bool, default True
         Print stage progress and progress bars.
 
@@ -128,12 +151,18 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, fo
     started = time.perf_counter()
     out = Path(out)
     settings = _resolve_defaults(settings)
+    num_proc = default_num_proc() if num_proc is None else int(num_proc)
+    if num_proc < 1:
+        raise UserError(f"--num-proc must be a positive integer, got {num_proc}")
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be a positive integer, got {batch_size}")
     log = StageLog(verbose)
+    run = _Run(num_proc, int(batch_size))
     with replace_folder(out, force=force, is_ours=is_dataset_folder, kind="dataset") as staging:
         if settings.mode == "realistic":
-            record = _build_realistic(settings, staging, log, discover)
+            record = _build_realistic(settings, staging, log, run, discover)
         else:
-            record = _build_simple(settings, staging, log)
+            record = _build_simple(settings, staging, log, run)
         log("writing the dataset card and manifest")
         _write_card_and_manifest(staging, settings, record)
     return BuildResult(
@@ -239,15 +268,72 @@ def _assign_splits(s: BuildSettings, positives: Regions, background: Regions):
     )
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, discover=None) -> dict:
+@dataclass
+class _Run:
+    """How a build runs (not what it builds: the output is the same for every value)."""
+
+    num_proc: int
+    batch_size: int
+
+    #: Scan and shuffle threads per process: ``--num-proc N`` uses N CPUs, one per process.
+    threads: int = 1
+
+
+def _read_real(s: BuildSettings, log: StageLog) -> dict:
+    """Read the real regions in a child process and keep them compactly: 2-bit codes, Arrow sources.
+
+    The readers hold every record as a Python string; read here, those strings would leave the build's
+    memory high for the rest of the run (freed, but not handed back), so the child reads them and dies.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(_read_compact, s, log).result()
+
+
+def _read_compact(s: BuildSettings, log: StageLog) -> dict:
     positives, background, inputs = _read_inputs(s, log)
-    width = positives.width
-    discovery = None
-    if s.motifs == DENOVO:
-        if discover is None:
-            raise UserError("--motifs denovo needs the models layer: run `regsim build`, or pass "
-                            "discover=regsim.models.denovo.discover_motifs to build_dataset")
-        discovery = discover(positives, background, random_state=s.seed, verbose=log.verbose)
+    return {
+        "width": positives.width,
+        "inputs": inputs,
+        "splits": _assign_splits(s, positives, background),
+        # Held whole, compactly: the real sequences at 2 bits a base (negatives draw backbones from any positive).
+        "codes": (_packed(positives.sequences), _packed(background.sequences)),
+        "sources": (pa.array(positives.sources, pa.string()), pa.array(background.sources, pa.string())),
+        "dropped": (positives.dropped, background.dropped),
+    }
+
+
+def _packed(sequences: list[str], step: int = 10_000) -> np.ndarray:
+    """2-bit codes of equal-length ACGT strings, encoded a chunk at a time (never all as bytes at once)."""
+    return np.concatenate([_stream.pack(encode_integers(sequences[i : i + step])) for i in range(0, len(sequences), step)])
+
+
+def _ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def _discover(s: BuildSettings, log: StageLog, discover):
+    """De novo motifs: the real regions are read here, in the parent, only for the discovery (the build
+    itself then streams them like any other run)."""
+    if discover is None:
+        raise UserError("--motifs denovo needs the models layer: run `regsim build`, or pass "
+                        "discover=regsim.models.denovo.discover_motifs to build_dataset")
+    positives, background, _ = _read_inputs(s, log)
+    return discover(positives, background, random_state=s.seed, verbose=log.verbose)
+
+
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run, discover=None) -> dict:
+    num_proc, threads, batch_size = run.num_proc, run.threads, run.batch_size
+    discovery = _discover(s, log, discover) if s.motifs == DENOVO else None
+    real = _read_real(s, log)
+    width, inputs = real["width"], real["inputs"]
+    positive_splits, background_splits = real["splits"]
+    positive_codes, background_codes = real["codes"]
+    positive_sources, background_sources = real["sources"]
+    n_positives, n_background = len(positive_codes), len(background_codes)
+    if discovery is not None:
         motifs = discovery.motifs
         inputs.append({"role": "motifs", "name": f"de novo ({len(motifs)} motifs)", "records": len(motifs),
                        "sha256": ""})
@@ -255,24 +341,36 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, discover=Non
         log(f"loading motifs: {s.motifs}")
         motifs = load_motifs(s.motifs)
         inputs.append(_motif_source(s.motifs, motifs))
-    log(f"scanning {len(motifs)} motifs over {len(positives)} positives and {len(background)} background "
-              f"sequences of {width} bp (p < {s.threshold:g})")
+    log(f"scanning {len(motifs)} motifs over {n_positives} positives and {n_background} background "
+        f"sequences of {width} bp (p < {s.threshold:g}; {num_proc} process{'es' if num_proc > 1 else ''}, "
+        f"batches of {batch_size})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hits = scan(motifs, encode_integers(positives.sequences + background.sequences), threshold=s.threshold,
-                    verbose=log.verbose)
+        ready = prepare_motifs(motifs, threshold=s.threshold)
     for warning in caught:
         log(f"note: {warning.message}")
-    is_positive = hits["sequence_index"].to_numpy() < len(positives)
-    positive_hits = hits[is_positive].reset_index(drop=True)
-    background_hits = hits[~is_positive].assign(sequence_index=lambda t: t["sequence_index"] - len(positives))
-    background_hits = background_hits.reset_index(drop=True)
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("background", a, b) for a, b in _ranges(n_background, batch_size)]
+    tallies = {"positive": np.zeros((len(motifs), 3 * width + 2), dtype=np.int64),
+               "background": np.zeros((len(motifs), 3 * width + 2), dtype=np.int64)}
+    shared = {"prepared": ready, "width": width, "positive_codes": positive_codes, "background_codes": background_codes}
+    with progress(total=n_positives + n_background, desc="Scanning motifs", unit="seq", verbose=log.verbose) as bar:
+        for (kind, a, b), tally in zip(units, _stream.run_ordered(_stream.tally_batch, units, shared,
+                                                                  num_proc=num_proc, n_threads=threads)):
+            tallies[kind] += tally
+            bar.update(b - a)
+    positive_tally, background_tally = tallies["positive"], tallies["background"]
 
-    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(len(positives))
+    min_hits = s.min_hits if s.min_hits is not None else default_min_hits(n_positives)
     enrichment = motif_enrichment(
-        motifs, positive_hits, background_hits, n_positives=len(positives), n_background=len(background),
+        motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment,
-        max_motifs=None if s.collapse_redundant else s.max_motifs,
+        max_motifs=None if s.collapse_redundant else s.max_motifs, weight=s.enrichment_weight,
+    )
+    weight_comparison = compare_weights(
+        motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
+        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
+        weight=s.enrichment_weight,
     )
     if s.collapse_redundant:
         log(f"collapsing the {int(enrichment['retained'].sum())} motifs that pass into clusters of TOMTOM-similar "
@@ -292,33 +390,39 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, discover=Non
               f"enrichment >= {s.min_enrichment}, at most {s.max_motifs or 'all'}); top: "
               + ", ".join(f"{r.motif_name} {r.enrichment:.2f}" for r in retained_rows.head(3).itertuples()))
 
-    positive_splits, background_splits = _assign_splits(s, positives, background)
-    log("simulating: dinucleotide shuffles with the real motif instances pasted back")
-    keep = lambda table: table[np.isin(table["motif_index"], retained_index)]  # noqa: E731
-    simulated = simulate_realistic(
-        positives, background, keep(positive_hits), keep(background_hits),
-        positive_splits=positive_splits, background_splits=background_splits, random_state=s.seed,
-    )
-    dropped = _dropped_rows(positives, background, simulated.dropped)
+    partners = choose_backbones(positive_splits, background_splits, s.seed)
     if discovery is not None:
         enrichment = enrichment.merge(discovery.matches, on="motif_id", how="left")
     write_enrichment_table(enrichment, folder / "retained_motifs.tsv")
-    record = _annotate_and_write(s, folder, log, simulated, retained_motifs, width)
+    log("simulating, re-scanning and writing: dinucleotide shuffles with the real motif instances pasted back")
+    shared = {
+        "prepared": prepare_motifs(retained_motifs, threshold=s.threshold), "seed": s.seed, "threshold": s.threshold,
+        "width": width,
+        "positive_codes": positive_codes, "background_codes": background_codes, "partners": partners,
+        "positive_sources": positive_sources, "background_sources": background_sources,
+        "positive_splits": positive_splits, "background_splits": background_splits,
+    }
+    units = [("positive", a, b) for a, b in _ranges(n_positives, batch_size)]
+    units += [("negative", a, b) for a, b in _ranges(n_background, batch_size)]
+    records = {split: int((positive_splits == split).sum() + (background_splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, records)
+    simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
         discovery=discovery,
         inputs=inputs,
-        dropped=dropped,
+        dropped=_dropped_rows(*real["dropped"], simulation),
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
         provenance=_embedded_provenance() if s.embedded else "",
         parameters_extra={"min_hits (resolved)": min_hits}
         | ({f"denovo {k}": v for k, v in discovery.settings.items()} if discovery else {}),
+        weight_comparison=weight_comparison,
     )
     return record
 
 
-def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
+def _build_simple(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
     log(f"loading motifs: {s.motifs}")
     motifs = load_motifs(s.motifs)
     log(f"sampling {2 * s.n_per_class} sequences of {s.width} bp (GC {s.gc:g}) with "
@@ -327,7 +431,12 @@ def _build_simple(s: BuildSettings, folder: Path, log: StageLog) -> dict:
                                 fractions=s.split_fractions, random_state=s.seed)
     simulated.implanted = _score_implanted(motifs, simulated.codes, simulated.implanted)
     enrichment = pd.DataFrame()
-    record = _annotate_and_write(s, folder, log, simulated, motifs, s.width)
+    shared = {"prepared": prepare_motifs(motifs, threshold=s.threshold), "threshold": s.threshold,
+              "simulated": simulated}
+    units = [("simple", a, b) for a, b in _ranges(len(simulated.codes), run.batch_size)]
+    records = {split: int((simulated.splits == split).sum()) for split in SPLIT_ORDER}
+    record = _write_batches(s, folder, log, run, units, shared, motifs, s.width, records)
+    record.pop("dropped_positives")
     record.update(inputs=[_motif_source(s.motifs, motifs)], dropped=[], enrichment=enrichment, n_motifs_scanned=len(motifs), provenance="",
                   parameters_extra={})
     return record
@@ -348,46 +457,53 @@ def _score_implanted(motifs, codes, implanted: pd.DataFrame) -> pd.DataFrame:
     return implanted.assign(score=scores, p_value=p_values)
 
 
-def _annotate_and_write(s: BuildSettings, folder: Path, log: StageLog, simulated, motifs, width) -> dict:
-    log(f"re-scanning {len(simulated.codes)} simulated sequences for the ground truth")
-    instances, mask, table = annotate_instances(simulated.codes, motifs, simulated.implanted,
-                                                threshold=s.threshold, verbose=log.verbose)
-    sequences = decode_integers(simulated.codes)
-    log(f"writing parquet shards for config {s.config_name!r}")
-    written = []
-    for split in SPLIT_ORDER:
-        rows = np.flatnonzero(simulated.splits == split)
-        if len(rows) == 0:
-            continue
-        written.append(write_split(folder, s.config_name, split, {
-            "id": [simulated.ids[i] for i in rows],
-            "sequence": [sequences[i] for i in rows],
-            "label": simulated.labels[rows].tolist(),
-            "motifs": [instances[i] for i in rows],
-            "motif_mask": [mask[i] for i in rows],
-            "source": [simulated.sources[i] for i in rows],
-            "backbone": [simulated.backbones[i] for i in rows],
-        }))
+def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, units, shared, motifs, width,
+                   records: dict) -> dict:
+    """Run the simulation units, write their rows as they come, and keep only compact statistics.
+
+    ``records`` holds each split's number of real records, an upper bound on its rows.
+    """
+    num_proc, threads = run.num_proc, run.threads
+    n_records = sum(records.values())
+    writers = {split: SplitWriter(folder, s.config_name, split, at_most=records[split]) for split in SPLIT_ORDER}
+    labels, splits, masked, counts, implanted = [], [], [], [], []
+    carriers = np.zeros((len(motifs), 2), dtype=np.int64)
+    dropped = 0
+    with progress(total=n_records, desc="Simulating", unit="seq", verbose=log.verbose) as bar:
+        for unit, part in zip(units, _stream.run_ordered(_stream.simulate_batch, units, shared, num_proc=num_proc,
+                                                         n_threads=threads)):
+            for split, table in part["tables"].items():
+                writers[split].write(table)
+            for kept, key in ((labels, "labels"), (splits, "splits"), (masked, "masked"), (counts, "counts"),
+                              (implanted, "implanted")):
+                kept.append(part[key])
+            carriers += part["carriers"]
+            dropped += part["dropped"]
+            bar.update(unit[2] - unit[1])
+    written = [info for info in (w.close() for w in writers.values()) if info["num_examples"]]
+    labels = np.concatenate(labels).astype(np.int64)
+    split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
+    counts = np.concatenate(counts)
+    masked = np.concatenate(masked)
     write_meme(motifs, folder / "motifs.meme")
-    occupancy = motif_occupancy(simulated.labels, table, motifs)
-    plot_motif_statistics(folder / "motif_statistics.png", simulated.labels, table, occupancy)
+    occupancy = motif_occupancy(labels, carriers, motifs)
+    plot_motif_statistics(folder / "motif_statistics.png", labels, counts, occupancy)
     return {
         "written": written,
         "width": width,
         "retained_motifs": motifs,
-        "split_counts": split_counts(simulated.labels, simulated.splits),
-        "instance_stats": instance_statistics(simulated.labels, table, mask),
-        "coverage": truth_coverage(simulated.labels, mask),
+        "split_counts": split_counts(labels, split_names),
+        "instance_stats": instance_statistics(labels, counts, np.concatenate(implanted), masked, width),
+        "coverage": truth_coverage(labels, masked, width),
         "occupancy": occupancy,
-        "total_rows": len(simulated.codes),
-        "simulation_dropped": simulated.dropped,
+        "total_rows": len(labels),
+        "dropped_positives": dropped,
     }
 
 
-def _dropped_rows(positives: Regions, background: Regions, simulation: Counter) -> list[dict]:
+def _dropped_rows(positives: Counter, background: Counter, simulation: Counter) -> list[dict]:
     rows = []
-    for name, counter in (("positives", positives.dropped), ("background", background.dropped),
-                          ("simulation", simulation)):
+    for name, counter in (("positives", positives), ("background", background), ("simulation", simulation)):
         for reason, count in sorted(counter.items()):
             rows.append({"set": name, "reason": reason.replace("_", " "), "count": int(count)})
     return rows
@@ -429,9 +545,11 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
             f"with at least {record['min_hits']} positive hits and an enrichment of at least {s.min_enrichment}"
             + (COLLAPSE_SENTENCE.format(q=DEFAULT_Q_THRESHOLD) if s.collapse_redundant else "")
             + (f", the {s.max_motifs} most enriched of those that pass" if s.max_motifs else "") + ". "
-            "Each hit is weighted by `1 - |hit centre - width/2| / (width/2)`; a set's density is "
+            f"Each hit is weighted towards the window centre ({WEIGHT_FORMULAS[s.enrichment_weight]}; "
+            f"`--enrichment-weight {s.enrichment_weight}`); a set's density is "
             "`(sum of weights + 1) / number of sequences` and the enrichment is the positives' density over "
-            "the background's. " + coverage_sentence(record["coverage"])
+            "the background's. " + describe_weight_comparison(s.enrichment_weight, record["weight_comparison"])
+            + " " + coverage_sentence(record["coverage"])
             + (f"\n\n{record['discovery'].description}" if record.get("discovery") else "")
         )
     else:
@@ -480,6 +598,7 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
+        "retained_with_other_enrichment_weights": record.get("weight_comparison", []),
         "truth_coverage": record["coverage"],
     } | ({"motif_discovery": {"settings": record["discovery"].settings, "summary": record["discovery"].summary}}
          if record.get("discovery") else {}))

@@ -31,7 +31,11 @@ def register(subparsers) -> None:
     inputs.add_argument("--gc-match", action="store_true", help="subsample the background to the positives' GC")
     motifs = build.add_argument_group("motif scan and filter")
     motifs.add_argument("--threshold", type=float, default=1e-4, help="scan p-value threshold (default 1e-4)")
-    motifs.add_argument("--min-hits", type=int, help="positive hits a motif needs (default max(10, 2%% of positives))")
+    motifs.add_argument("--min-hits", type=int, help="positive hits a motif needs (default max(10, 2%% of positives); "
+                        "the paper: 1000 of 96,663-154,628 peaks)")
+    motifs.add_argument("--enrichment-weight", choices=("authors", "paper", "linear"), default="authors",
+                        help="centre weight of a hit: authors = (W/2 - |W/2 - start|)^2 as the authors' code "
+                        "(default), paper = inverse square distance from the centre, linear = triangle")
     motifs.add_argument("--min-enrichment", type=float, default=1.25, help="default 1.25 (as the paper)")
     motifs.add_argument("--max-motifs", type=int, default=20,
                         help="retain at most the N most enriched motifs (default 20; 0 keeps all, as the paper)")
@@ -51,6 +55,11 @@ def register(subparsers) -> None:
     output.add_argument("--license", default="cc-by-4.0")
     output.add_argument("--force", action="store_true", help="replace an existing folder")
     output.add_argument("--quiet", action="store_true", help="no progress output")
+    run = build.add_argument_group("resources (the output is the same for every value)")
+    run.add_argument("--num-proc", type=int, default=None, metavar="N",
+                     help="worker processes, one CPU each (default: every CPU available)")
+    run.add_argument("--batch-size", type=int, default=2000, metavar="N",
+                     help="real records per batch; peak memory grows with it (default 2000)")
     add_verbose(build)
     build.set_defaults(handler=_build)
 
@@ -87,7 +96,8 @@ def _build(args: argparse.Namespace) -> int:
         positives_fasta=args.positives_fasta, negatives_fasta=args.negatives_fasta, motifs=args.motifs,
         width=args.width, seed=args.seed, threshold=args.threshold, min_hits=args.min_hits,
         min_enrichment=args.min_enrichment, max_motifs=args.max_motifs or None,
-        collapse_redundant=args.collapse_redundant, gc_match=args.gc_match,
+        collapse_redundant=args.collapse_redundant, enrichment_weight=args.enrichment_weight,
+        gc_match=args.gc_match,
         split_fractions=_floats(args.split_fractions, "--split-fractions"),
         validation_chroms=_names(args.validation_chroms), test_chroms=_names(args.test_chroms),
         n_per_class=args.n_per_class, gc=args.gc, config_name=args.config_name, dataset_name=args.dataset_name,
@@ -95,7 +105,7 @@ def _build(args: argparse.Namespace) -> int:
     )
     # `regsim build` (the top layer) sets args.discover for --motifs denovo; see regsim.dataset_builder.discovered
     result = build_dataset(args.out, settings, discover=getattr(args, "discover", None), force=args.force,
-                           verbose=not args.quiet)
+                           num_proc=args.num_proc, batch_size=args.batch_size, verbose=not args.quiet)
     print(f"wrote {result.folder} (config {result.config_name!r}) in {result.seconds:.1f} s")
     for split, row in result.split_sizes.items():
         print(f"  {split:<10} {row['total']:>7} sequences ({row['positive']} positive, {row['negative']} negative)")

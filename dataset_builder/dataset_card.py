@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import yaml
 from regsim.cards import read_template
 
@@ -68,26 +67,34 @@ def yaml_header(*, config_name, info, license, pretty_name, total_rows, version)
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
 
 
-def instance_statistics(labels: np.ndarray, table: pd.DataFrame, mask: np.ndarray) -> list[dict]:
-    """Per-class summary rows: instances per sequence, implanted vs chance, mask coverage."""
-    n = len(labels)
-    per_sequence = np.bincount(table["sequence_index"].to_numpy(dtype=np.int64), minlength=n)
-    implanted = table["implanted"].to_numpy(dtype=bool)
+def instance_statistics(labels: np.ndarray, counts: np.ndarray, implanted: np.ndarray, masked: np.ndarray,
+                        width: int) -> list[dict]:
+    """Per-class summary rows: instances per sequence, implanted vs chance, mask coverage.
+
+    Parameters
+    ----------
+    labels : np.ndarray
+        ``(M,)`` 0/1.
+    counts, implanted, masked : np.ndarray
+        ``(M,)`` per sequence: its instances, its implanted instances, its masked bases.
+    width : int
+        Bases per sequence.
+    """
     by_class = {}
     for label in (1, 0):
         rows = labels == label
-        in_class = np.isin(table["sequence_index"].to_numpy(), np.flatnonzero(rows))
-        counts = per_sequence[rows]
+        of_class = counts[rows].astype(np.int64)
+        n_implanted = int(implanted[rows].sum())
         by_class[label] = {
             "sequences": int(rows.sum()),
-            "instances": int(in_class.sum()),
-            "implanted": int((in_class & implanted).sum()),
-            "chance": int((in_class & ~implanted).sum()),
-            "mean": float(counts.mean()) if len(counts) else 0.0,
-            "median": float(np.median(counts)) if len(counts) else 0.0,
-            "max": int(counts.max()) if len(counts) else 0,
-            "none": float((counts == 0).mean()) if len(counts) else 0.0,
-            "coverage": float(mask[rows].mean()) if rows.any() else 0.0,
+            "instances": int(of_class.sum()),
+            "implanted": n_implanted,
+            "chance": int(of_class.sum()) - n_implanted,
+            "mean": float(of_class.mean()) if len(of_class) else 0.0,
+            "median": float(np.median(of_class)) if len(of_class) else 0.0,
+            "max": int(of_class.max()) if len(of_class) else 0,
+            "none": float((of_class == 0).mean()) if len(of_class) else 0.0,
+            "coverage": float(masked[rows].sum() / (rows.sum() * width)) if rows.any() else 0.0,
         }
     names = [
         ("sequences", "sequences", "{}"),
@@ -106,27 +113,27 @@ def instance_statistics(labels: np.ndarray, table: pd.DataFrame, mask: np.ndarra
     ]
 
 
-def motif_occupancy(labels: np.ndarray, table: pd.DataFrame, motifs) -> list[dict]:
-    """Share of positive and negative sequences with at least one instance of each motif."""
+def motif_occupancy(labels: np.ndarray, carriers: np.ndarray, motifs) -> list[dict]:
+    """Share of positive and negative sequences with at least one instance of each motif.
+
+    ``carriers`` is ``(len(motifs), 2)``: per motif, the negative and the positive sequences carrying it.
+    """
     rows = []
     n_pos, n_neg = max(int((labels == 1).sum()), 1), max(int((labels == 0).sum()), 1)
-    carriers = table.drop_duplicates(["sequence_index", "motif_id"])
-    carrier_labels = labels[carriers["sequence_index"].to_numpy(dtype=np.int64)]
-    for motif in motifs:
-        of_motif = carriers["motif_id"].to_numpy() == motif.id
+    for k, motif in enumerate(motifs):
         rows.append(
             {
                 "motif_id": motif.id,
                 "motif_name": motif.name,
-                "positive": float((carrier_labels[of_motif] == 1).sum() / n_pos),
-                "negative": float((carrier_labels[of_motif] == 0).sum() / n_neg),
+                "positive": float(carriers[k, 1] / n_pos),
+                "negative": float(carriers[k, 0] / n_neg),
             }
         )
     return sorted(rows, key=lambda r: (-r["positive"], r["motif_id"]))
 
 
-def plot_motif_statistics(path: Path, labels: np.ndarray, table: pd.DataFrame, occupancy: list[dict]) -> None:
-    """Two panels: motif occupancy by class (top 20 motifs) and instances per sequence by class."""
+def plot_motif_statistics(path: Path, labels: np.ndarray, per_sequence: np.ndarray, occupancy: list[dict]) -> None:
+    """Two panels: motif occupancy by class (top 20 motifs) and instances per sequence (``(M,)`` counts) by class."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -143,7 +150,6 @@ def plot_motif_statistics(path: Path, labels: np.ndarray, table: pd.DataFrame, o
     left.set_title("Motif occupancy")
     left.legend(fontsize=8)
 
-    per_sequence = np.bincount(table["sequence_index"].to_numpy(dtype=np.int64), minlength=len(labels))
     top_count = int(per_sequence.max()) if len(per_sequence) else 0
     bins = np.arange(top_count + 2) - 0.5
     for label, name, color in [(1, "positives", "#c0392b"), (0, "negatives", "#2c7fb8")]:

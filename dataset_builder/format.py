@@ -173,6 +173,37 @@ def read_dataset(dataset: str | Path, config_name: str | None = None):
             datasets.utils.logging.enable_progress_bar()
 
 
+def read_split(dataset, config_name: str | None = None, split: str = "test", *, columns=("sequence",), data=None):
+    """One split of a dataset, checked: it exists, is not empty and has ``columns``.
+
+    Parameters
+    ----------
+    dataset : str or path
+        Dataset folder or Hub id (named in messages).
+    config_name : str, optional
+    split : str, default "test"
+    columns : iterable of str
+        Columns the caller needs.
+    data : datasets.DatasetDict, optional
+        Already read with :func:`read_dataset` (default: read it now).
+
+    Returns
+    -------
+    datasets.Dataset
+    """
+    data = read_dataset(dataset, config_name) if data is None else data
+    if split not in data:
+        raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
+    table = data[split]
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UserError(f"dataset {dataset}, split {split}: no column {missing[0]!r} "
+                        f"(columns: {', '.join(table.column_names)})")
+    if len(table) == 0:
+        raise UserError(f"dataset {dataset}, split {split} is empty")
+    return table
+
+
 def config_entry(config_name: str, splits=SPLIT_ORDER, *, default: bool = True) -> dict:
     """The card's YAML ``configs`` entry of one config: where ``load_dataset`` finds each split."""
     entry = {"config_name": config_name}
@@ -315,3 +346,152 @@ def config_data_files(folder: str | Path, config_name: str | None, card: dict | 
     if not patterns:
         found.update(folder.rglob("*.parquet"))
     return sorted(found)
+
+
+#: Rows per Parquet row group of a streamed split (bounds the rows a split writer holds).
+ROWS_PER_ROW_GROUP = 4_096
+#: A split of at most this many rows is one row group, exactly as :func:`write_split` writes it (the embedded
+#: default's and the simple preset's 14,000-row train split are).
+ONE_ROW_GROUP_MAX = 16_384
+
+
+def rows_table(columns: dict):
+    """One batch of rows as an Arrow table of :data:`FEATURES`' schema, built from arrays directly.
+
+    Parameters
+    ----------
+    columns : dict
+        ``id``, ``source``, ``backbone`` (lists of str, ``N`` each); ``sequence`` (``(N, L)`` uint8 codes
+        A=0, C=1, G=2, T=3); ``label`` (``(N,)`` int); ``motif_mask`` (``(N, L)`` int8); ``motifs``: a
+        pandas DataFrame of the instances, sorted by row, with ``sequence_index`` (row in ``0..N-1``) and
+        the instance fields of :data:`FEATURES`.
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    schema = FEATURES.arrow_schema
+    codes = np.ascontiguousarray(columns["sequence"], dtype=np.uint8)
+    n, length = codes.shape
+    row_offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * length).tobytes())
+    letters = np.frombuffer(b"ACGTN", dtype=np.uint8)[codes.reshape(-1)]
+    sequence = pa.StringArray.from_buffers(n, row_offsets, pa.py_buffer(letters.tobytes()))
+    mask = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * length),
+                                    pa.array(np.ascontiguousarray(columns["motif_mask"], dtype=np.int8).reshape(-1)))
+    instances = columns["motifs"]
+    item_type = schema.field("motifs").type.value_type
+    fields = [item_type.field(i) for i in range(item_type.num_fields)]
+    struct = pa.StructArray.from_arrays(
+        [pa.array(instances[f.name].to_numpy() if f.type != pa.string() else instances[f.name].tolist(), type=f.type)
+         for f in fields],
+        fields=fields,
+    )
+    counts = np.bincount(instances["sequence_index"].to_numpy(dtype=np.int64), minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    motifs = pa.ListArray.from_arrays(pa.array(offsets), struct)
+    arrays = [
+        pa.array(columns["id"], type=pa.string()),
+        sequence,
+        pa.array(np.asarray(columns["label"], dtype=np.int64)),
+        motifs.cast(schema.field("motifs").type),
+        mask.cast(schema.field("motif_mask").type),
+        pa.array(columns["source"], type=pa.string()),
+        pa.array(columns["backbone"], type=pa.string()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class SplitWriter:
+    """Write one split as Parquet shards while its rows arrive, holding at most one row group.
+
+    Shards hold :data:`ROWS_PER_SHARD` rows each (the last one fewer) and row groups
+    :data:`ROWS_PER_ROW_GROUP`, whatever batches the rows arrive in, so the files depend only on the
+    rows (and ``at_most``). Shards are written as ``<split>-NNNNN.parquet.partial`` and named
+    ``<split>-NNNNN-of-NNNNN.parquet`` by :meth:`close`, once their number is known.
+
+    Parameters
+    ----------
+    folder : Path
+        Dataset folder.
+    config_name, split : str
+    at_most : int, optional
+        An upper bound on the split's rows, known in advance. At most :data:`ONE_ROW_GROUP_MAX` makes the
+        split one row group, with the bytes :func:`write_split` gives the same rows.
+    """
+
+    def __init__(self, folder: Path, config_name: str, split: str, at_most: int | None = None):
+        self.folder, self.config_name, self.split = Path(folder), config_name, split
+        self.group_rows = ONE_ROW_GROUP_MAX if at_most is not None and at_most <= ONE_ROW_GROUP_MAX else ROWS_PER_ROW_GROUP
+        self.pending: list = []
+        self.pending_rows = 0
+        self.rows = 0
+        self.num_bytes = 0
+        self.partial: list[Path] = []
+        self._writer = None
+        self._shard_rows = 0
+
+    def write(self, table) -> None:
+        """Append rows (a :func:`rows_table` table); full row groups are written at once."""
+        if table.num_rows == 0:
+            return
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        while self.pending_rows >= self._group_rows():
+            self._flush(self._group_rows())
+
+    def _group_rows(self) -> int:
+        return min(self.group_rows, ROWS_PER_SHARD - self._shard_rows)
+
+    def _flush(self, n: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from datasets import config
+        from datasets.arrow_writer import get_parquet_column_options
+
+        pending = pa.concat_tables(self.pending)
+        # Concatenated (with an empty table, so even a single slice is copied) into fresh buffers: the Arrow size
+        # of a slice can differ by a bitmap byte from that of the same rows in their own table.
+        empty = FEATURES.arrow_schema.empty_table()
+        group, rest = pa.concat_tables([pending.slice(0, n), empty]).combine_chunks(), pending.slice(n)
+        self.pending, self.pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+        if self._writer is None:
+            (self.folder / self.config_name).mkdir(parents=True, exist_ok=True)
+            path = self.folder / self.config_name / f"{self.split}-{len(self.partial):05d}.parquet.partial"
+            self.partial.append(path)
+            schema = FEATURES.arrow_schema
+            # The settings of datasets' Dataset.to_parquet, so a one-group split matches write_split.
+            self._writer = pq.ParquetWriter(str(path), schema=schema, use_content_defined_chunking=config.DEFAULT_CDC_OPTIONS,
+                                            write_page_index=True, **get_parquet_column_options(FEATURES, schema))
+        self._writer.write_table(group)
+        self.num_bytes += int(group.nbytes)
+        self.rows += n
+        self._shard_rows += n
+        if self._shard_rows == ROWS_PER_SHARD:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        import json
+
+        from datasets import config
+
+        self._writer.add_key_value_metadata({"content_defined_chunking": json.dumps(config.DEFAULT_CDC_OPTIONS)})
+        self._writer.close()
+        self._writer, self._shard_rows = None, 0
+
+    def close(self) -> dict:
+        """Write what is left and name the shards; returns what :func:`write_split` returns (``num_bytes``:
+        the Arrow size of the row groups written)."""
+        if self.pending_rows:
+            self._flush(self.pending_rows)
+        if self._writer is not None:
+            self._close_shard()
+        files = []
+        for i, path in enumerate(self.partial):
+            final = path.with_name(f"{self.split}-{i:05d}-of-{len(self.partial):05d}.parquet")
+            path.rename(final)
+            files.append(final)
+        return {"name": self.split, "num_examples": self.rows, "num_bytes": self.num_bytes, "files": files}

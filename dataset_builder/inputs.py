@@ -369,8 +369,9 @@ def _drop_duplicates(regions: Regions) -> Regions:
 def _drop_non_acgt(regions: Regions) -> Regions:
     if not regions.sequences:
         return regions
-    codes = encode_integers(regions.sequences)
-    clean = (codes < 4).all(axis=1)
+    step = 10_000  # encoded a chunk at a time: the strings are already held, their codes need not be
+    clean = np.concatenate([(encode_integers(regions.sequences[i : i + step]) < 4).all(axis=1)
+                            for i in range(0, len(regions.sequences), step)])
     regions.dropped["non_acgt_bases"] += int((~clean).sum())
     if clean.all():
         return regions

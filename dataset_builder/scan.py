@@ -145,8 +145,110 @@ def _matched(batches, batch_of, rows, starts, strands, widths) -> pa.Array:
     return pa.LargeStringArray.from_buffers(len(rows), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
 
 
+class PreparedMotifs:
+    """Motifs ready to scan: integer matrices, cutoffs and p-value tails, computed once.
+
+    Build it with :func:`prepare_motifs` and pass it to :func:`scan` in place of the motifs to scan
+    many batches (or, after a fork, many processes) without preparing the motifs again.
+    """
+
+    def __init__(self, motifs, prepared, *, threshold, both_strands, weak):
+        self.motifs = motifs
+        self.prepared = prepared
+        self.threshold = threshold
+        self.both_strands = both_strands
+        self.weak = weak
+        self.tasks = _tasks(prepared)
+        self.widths = np.array([p.width for p in prepared], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.motifs)
+
+
+def prepare_motifs(motifs: Sequence[Motif], *, threshold: float = 1e-4, both_strands: bool = True, background=None,
+                   pseudocount: float = DEFAULT_PSEUDOCOUNT, n_threads: int | None = None) -> PreparedMotifs:
+    """Prepare motifs for :func:`scan` (see its parameters); warns about motifs that cannot give a hit."""
+    motifs = _check_motifs(motifs)
+    if not 0 < threshold <= 1:
+        raise UserError(f"threshold must be in (0, 1], got {threshold}")
+    bg = check_background(background, symmetrize=both_strands)
+    n_threads = max(1, int(n_threads or numba.get_num_threads()))
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        prepared = list(pool.map(lambda m: _Prepared(m, bg, pseudocount, threshold, both_strands), motifs))
+    weak = [m.id for m, p in zip(motifs, prepared) if p.tail.size == 0]
+    if weak:
+        warnings.warn(
+            f"{len(weak)} motif(s) cannot reach p < {threshold:g} at any window and give no hits: "
+            + ", ".join(weak[:5]) + (" ..." if len(weak) > 5 else ""),
+            stacklevel=3,
+        )
+    return PreparedMotifs(motifs, prepared, threshold=threshold, both_strands=both_strands, weak=weak)
+
+
+def _scan_batches(ready: PreparedMotifs, batches, pool, bar) -> list:
+    """``(batch_number, motif_index, found)`` pieces of every batch, in task order."""
+    prepared, both_strands, tasks = ready.prepared, ready.both_strands, ready.tasks
+    pieces = []
+    for batch_number, (indices, codes) in enumerate(batches):
+        codes = np.ascontiguousarray(codes)
+        batches[batch_number] = (indices, codes)
+        flat = codes.reshape(-1)
+        kmers = _scan_kernels.kmer_codes(flat)
+
+        def run(task, flat=flat, length=codes.shape[1], kmers=kmers):
+            if len(task) == 1:
+                p = prepared[task[0]]
+                return _scan_kernels.scan_motif(flat, length, kmers, p.scaled, p.cutoff, both_strands)
+            scaled = np.ascontiguousarray(np.concatenate([prepared[k].scaled for k in task], axis=1))
+            starts = np.cumsum([0] + [prepared[k].width for k in task]).astype(np.int64)
+            cutoffs = np.array([prepared[k].cutoff for k in task], dtype=np.int64)
+            return _scan_kernels.scan_group(flat, length, kmers, scaled, starts, cutoffs, both_strands)
+
+        runs = [pool.submit(run, task) for task in tasks] if pool is not None else None
+        for t, task in enumerate(tasks):
+            found = runs[t].result() if runs is not None else run(task)
+            if bar is not None:
+                bar.update(len(task))
+            if len(found):
+                if len(task) == 1:
+                    pieces.append((batch_number, np.full(len(found), task[0], dtype=np.int32), found))
+                else:
+                    members = np.asarray(task, dtype=np.int32)[found[:, 0]]
+                    pieces.append((batch_number, members, found[:, 1:]))
+        if bar is not None:
+            bar.update(len(prepared) - sum(len(t) for t in tasks))
+    return pieces
+
+
+def scan_positions(ready: PreparedMotifs, codes: np.ndarray, *, n_threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the hits are, without building the hit table: what enrichment counting needs.
+
+    Parameters
+    ----------
+    ready : PreparedMotifs
+    codes : np.ndarray
+        ``(N, L)`` uint8 integer codes.
+    n_threads : int, default 1
+
+    Returns
+    -------
+    rows, motif_index, starts : np.ndarray
+        ``(H,)`` int64, int32, int64 for the ``H`` hits (in no particular order).
+    """
+    batches = [(np.arange(len(codes), dtype=np.int64), np.ascontiguousarray(codes, dtype=np.uint8))]
+    if n_threads > 1:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            pieces = _scan_batches(ready, batches, pool, None)
+    else:
+        pieces = _scan_batches(ready, batches, None, None)
+    if not pieces:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64)
+    return (np.concatenate([p[2][:, 0] for p in pieces]).astype(np.int64), np.concatenate([p[1] for p in pieces]),
+            np.concatenate([p[2][:, 1] for p in pieces]).astype(np.int64))
+
+
 def scan(
-    motifs: Sequence[Motif],
+    motifs: Sequence[Motif] | PreparedMotifs,
     sequences,
     *,
     threshold: float = 1e-4,
@@ -166,7 +268,9 @@ def scan(
 
     Parameters
     ----------
-    motifs : sequence of Motif
+    motifs : sequence of Motif, or PreparedMotifs
+        The motifs, or motifs already prepared by :func:`prepare_motifs` (whose threshold,
+        strands, background and pseudocount then apply and the arguments below are ignored).
     sequences : list of str, or np.ndarray
         DNA strings (any case, lengths may differ) or ``(N, L)`` integer codes A=0, C=1, G=2,
         T=3, N=4 (see :func:`dataset_builder.one_hot.encode_integers`).
@@ -197,61 +301,27 @@ def scan(
         ``p_value`` (float64, never 0), ``matched`` (the window's bases, reverse-complemented on
         ``'-'`` as FIMO reports them); sorted by sequence_index, start, motif_index, strand.
     """
-    motifs = _check_motifs(motifs)
-    if not 0 < threshold <= 1:
-        raise UserError(f"threshold must be in (0, 1], got {threshold}")
     if batch_size < 1:
         raise UserError(f"batch_size must be >= 1, got {batch_size}")
+    if not isinstance(motifs, PreparedMotifs):
+        motifs = _check_motifs(motifs)
+        if not 0 < threshold <= 1:
+            raise UserError(f"threshold must be in (0, 1], got {threshold}")
     groups = _sequence_groups(sequences)
-    if not motifs or not groups:
+    if not len(motifs) or not groups:
         return empty_hits()
-    bg = check_background(background, symmetrize=both_strands)
     n_threads = max(1, int(n_threads or numba.get_num_threads()))
-
-    pieces = []
+    if not isinstance(motifs, PreparedMotifs):
+        motifs = prepare_motifs(motifs, threshold=threshold, both_strands=both_strands, background=background,
+                                pseudocount=pseudocount, n_threads=n_threads)
+    ready = motifs
+    batches = [(idx[i : i + batch_size], codes[i : i + batch_size]) for idx, codes in groups for i in range(0, len(codes), batch_size)]
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        prepared = list(pool.map(lambda m: _Prepared(m, bg, pseudocount, threshold, both_strands), motifs))
-        weak = [m.id for m, p in zip(motifs, prepared) if p.tail.size == 0]
-        if weak:
-            warnings.warn(
-                f"{len(weak)} motif(s) cannot reach p < {threshold:g} at any window and give no hits: "
-                + ", ".join(weak[:5]) + (" ..." if len(weak) > 5 else ""),
-                stacklevel=2,
-            )
-        batches = [(idx[i : i + batch_size], codes[i : i + batch_size]) for idx, codes in groups for i in range(0, len(codes), batch_size)]
-        tasks = _tasks(prepared)
-        with progress(total=len(batches) * len(motifs), desc="Scanning motifs", unit="motif", verbose=verbose) as bar:
-            for batch_number, (indices, codes) in enumerate(batches):
-                codes = np.ascontiguousarray(codes)
-                batches[batch_number] = (indices, codes)
-                flat = codes.reshape(-1)
-                kmers = _scan_kernels.kmer_codes(flat)
-
-                def run(task, flat=flat, length=codes.shape[1], kmers=kmers):
-                    if len(task) == 1:
-                        p = prepared[task[0]]
-                        return _scan_kernels.scan_motif(flat, length, kmers, p.scaled, p.cutoff, both_strands)
-                    scaled = np.ascontiguousarray(np.concatenate([prepared[k].scaled for k in task], axis=1))
-                    starts = np.cumsum([0] + [prepared[k].width for k in task]).astype(np.int64)
-                    cutoffs = np.array([prepared[k].cutoff for k in task], dtype=np.int64)
-                    found = _scan_kernels.scan_group(flat, length, kmers, scaled, starts, cutoffs, both_strands)
-                    return found
-
-                futures = [pool.submit(run, task) for task in tasks]
-                for task, future in zip(tasks, futures):
-                    found = future.result()
-                    bar.update(len(task))
-                    if len(found):
-                        if len(task) == 1:
-                            pieces.append((batch_number, np.full(len(found), task[0], dtype=np.int32), found))
-                        else:
-                            members = np.asarray(task, dtype=np.int32)[found[:, 0]]
-                            pieces.append((batch_number, members, found[:, 1:]))
-                bar.update(len(motifs) - sum(len(t) for t in tasks))
-
+        with progress(total=len(batches) * len(ready), desc="Scanning motifs", unit="motif", verbose=verbose) as bar:
+            pieces = _scan_batches(ready, batches, pool if n_threads > 1 else None, bar)
     if not pieces:
         return empty_hits()
-    return _hit_table(motifs, prepared, batches, pieces)
+    return _hit_table(ready.motifs, ready.prepared, batches, pieces)
 
 
 def _hit_table(motifs, prepared, batches, pieces) -> pd.DataFrame:

@@ -74,6 +74,69 @@ def interval_mask(rows, starts, ends, shape) -> np.ndarray:
     return np.cumsum(diff[:, :length], axis=1) > 0
 
 
+def simulate_positives(codes: np.ndarray, index: np.ndarray, hits: pd.DataFrame, *, random_state: int):
+    """Simulate the positives of one batch: shuffle each real positive, paste its own hits back.
+
+    Parameters
+    ----------
+    codes : np.ndarray
+        ``(n, L)`` uint8 real positives.
+    index : np.ndarray
+        ``(n,)`` their indices among all positives (they key the shuffles' random streams).
+    hits : pandas.DataFrame
+        Their retained-motif hits, ``sequence_index`` in ``0..n-1``.
+    random_state : int
+        Build seed.
+
+    Returns
+    -------
+    kept : np.ndarray
+        Rows of ``codes`` with at least one hit (the others are dropped).
+    simulated : np.ndarray
+        ``(len(kept), L)`` uint8.
+    implanted : pandas.DataFrame
+        ``hits`` with ``sequence_index`` renumbered to rows of ``simulated``.
+    """
+    with_hit = np.zeros(len(codes), dtype=bool)
+    with_hit[hits["sequence_index"].to_numpy(dtype=np.int64)] = True
+    kept = np.flatnonzero(with_hit)
+    shuffled = dinucleotide_shuffle(
+        codes[kept], 1, seeds=stream_seeds(random_state, "shuffle-positive", np.asarray(index)[kept])
+    )[:, 0]
+    new_row = np.full(len(codes), -1, dtype=np.int64)
+    new_row[kept] = np.arange(len(kept))
+    rows = new_row[hits["sequence_index"].to_numpy(dtype=np.int64)]
+    paste = interval_mask(rows, hits["start"], hits["end"], shuffled.shape)
+    simulated = np.where(paste, codes[kept], shuffled).astype(np.uint8)
+    return kept, simulated, hits.assign(sequence_index=rows)
+
+
+def simulate_negatives(backbones: np.ndarray, codes: np.ndarray, index: np.ndarray, hits: pd.DataFrame, *,
+                       random_state: int):
+    """Simulate the negatives of one batch: shuffle each one's backbone positive, paste the background's hits.
+
+    Parameters
+    ----------
+    backbones : np.ndarray
+        ``(n, L)`` uint8 real positives chosen as backbones (:func:`choose_backbones`).
+    codes : np.ndarray
+        ``(n, L)`` uint8 real background sequences.
+    index : np.ndarray
+        ``(n,)`` their indices among all background records (they key the shuffles' random streams).
+    hits : pandas.DataFrame
+        The background sequences' retained-motif hits, ``sequence_index`` in ``0..n-1``.
+    random_state : int
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, L)`` uint8 simulated negatives (the hits are implanted at their own rows).
+    """
+    shuffled = dinucleotide_shuffle(backbones, 1, seeds=stream_seeds(random_state, "shuffle-negative", index))[:, 0]
+    paste = interval_mask(hits["sequence_index"].to_numpy(dtype=np.int64), hits["start"], hits["end"], shuffled.shape)
+    return np.where(paste, codes, shuffled).astype(np.uint8)
+
+
 def simulate_realistic(
     positives: Regions,
     background: Regions,
@@ -84,7 +147,10 @@ def simulate_realistic(
     background_splits: np.ndarray,
     random_state: int,
 ) -> SimulatedSet:
-    """Simulate positives and negatives from real regions and their retained-motif hits.
+    """Simulate positives and negatives from real regions and their retained-motif hits, all at once.
+
+    ``regsim build`` runs the same two steps batch by batch (:func:`simulate_positives`,
+    :func:`simulate_negatives`); this whole-set form is for small inputs and tests.
 
     Parameters
     ----------
@@ -106,33 +172,14 @@ def simulate_realistic(
     dropped = Counter()
     positive_codes = encode_integers(positives.sequences)
     background_codes = encode_integers(background.sequences)
+    kept_positives, simulated_positives, positive_implanted = simulate_positives(
+        positive_codes, np.arange(len(positives)), positive_hits, random_state=random_state)
+    dropped["positives_without_retained_motif"] = len(positives) - len(kept_positives)
 
-    with_hit = np.zeros(len(positives), dtype=bool)
-    with_hit[positive_hits["sequence_index"].to_numpy(dtype=np.int64)] = True
-    dropped["positives_without_retained_motif"] = int((~with_hit).sum())
-    kept_positives = np.flatnonzero(with_hit)
-
-    # Positives: shuffle each real positive, paste its own hits back.
-    shuffled = dinucleotide_shuffle(
-        positive_codes[kept_positives], 1, seeds=stream_seeds(random_state, "shuffle-positive", kept_positives)
-    )[:, 0]
-    new_row = np.full(len(positives), -1, dtype=np.int64)
-    new_row[kept_positives] = np.arange(len(kept_positives))
-    rows = new_row[positive_hits["sequence_index"].to_numpy(dtype=np.int64)]
-    paste = interval_mask(rows, positive_hits["start"], positive_hits["end"], shuffled.shape)
-    simulated_positives = np.where(paste, positive_codes[kept_positives], shuffled)
-    positive_implanted = positive_hits.assign(sequence_index=rows)
-
-    # Negatives: shuffle a random real positive of the same split, paste the background's hits.
-    partners = _choose_backbones(positive_splits, background_splits, random_state)
-    backbone = dinucleotide_shuffle(
-        positive_codes[partners],
-        1,
-        seeds=stream_seeds(random_state, "shuffle-negative", np.arange(len(background))),
-    )[:, 0]
+    partners = choose_backbones(positive_splits, background_splits, random_state)
+    simulated_negatives = simulate_negatives(positive_codes[partners], background_codes, np.arange(len(background)),
+                                             background_hits, random_state=random_state)
     bg_rows = background_hits["sequence_index"].to_numpy(dtype=np.int64)
-    paste = interval_mask(bg_rows, background_hits["start"], background_hits["end"], backbone.shape)
-    simulated_negatives = np.where(paste, background_codes, backbone)
     negative_implanted = background_hits.assign(sequence_index=bg_rows + len(kept_positives))
 
     implanted = pd.concat([positive_implanted, negative_implanted], ignore_index=True)
@@ -148,7 +195,7 @@ def simulate_realistic(
     )
 
 
-def _choose_backbones(positive_splits, background_splits, random_state) -> np.ndarray:
+def choose_backbones(positive_splits, background_splits, random_state) -> np.ndarray:
     """For every background record, a uniformly chosen real positive of the same split."""
     partners = np.empty(len(background_splits), dtype=np.int64)
     for split in np.unique(background_splits):
@@ -165,7 +212,8 @@ def _choose_backbones(positive_splits, background_splits, random_state) -> np.nd
 
 
 def annotate_instances(
-    codes: np.ndarray, motifs, implanted: pd.DataFrame, *, threshold: float, verbose: bool = False
+    codes: np.ndarray, motifs, implanted: pd.DataFrame, *, threshold: float, n_threads: int | None = None,
+    verbose: bool = False
 ) -> tuple[list[list[dict]], np.ndarray, pd.DataFrame]:
     """Ground truth of simulated sequences: implanted instances plus chance matches.
 
@@ -173,12 +221,14 @@ def annotate_instances(
     ----------
     codes : np.ndarray
         ``(M, L)`` uint8 simulated sequences.
-    motifs : list of Motif
+    motifs : list of Motif, or scan.PreparedMotifs
         The motifs to re-scan with (the retained ones).
     implanted : pandas.DataFrame
         Implanted instances (``sequence_index`` plus :data:`INSTANCE_COLUMNS` but ``implanted``).
     threshold : float
         Re-scan p-value threshold.
+    n_threads : int, optional
+        Scan threads (default: numba's).
 
     Returns
     -------
@@ -190,7 +240,18 @@ def annotate_instances(
     table : pandas.DataFrame
         All instances as one table (``sequence_index`` plus :data:`INSTANCE_COLUMNS`).
     """
-    rescan = scan(motifs, codes, threshold=threshold, verbose=verbose)
+    table, mask = instance_table(codes, motifs, implanted, threshold=threshold, n_threads=n_threads, verbose=verbose)
+    instances: list[list[dict]] = [[] for _ in range(len(codes))]
+    records = table[INSTANCE_COLUMNS].to_dict("records")
+    for row, record in zip(table["sequence_index"].to_numpy(), records):
+        instances[row].append(record)
+    return instances, mask, table
+
+
+def instance_table(codes: np.ndarray, motifs, implanted: pd.DataFrame, *, threshold: float,
+                   n_threads: int | None = None, verbose: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`annotate_instances`' ``table`` and ``mask`` without the per-sequence lists (what a build writes)."""
+    rescan = scan(motifs, codes, threshold=threshold, n_threads=n_threads, verbose=verbose)
     columns = ["sequence_index", *INSTANCE_COLUMNS[:-1]]
     table = pd.concat(
         [implanted[columns].assign(implanted=True), rescan[columns].assign(implanted=False)], ignore_index=True
@@ -200,10 +261,5 @@ def annotate_instances(
     table = table.sort_values(["sequence_index", "start", "end", "motif_id", "strand"], kind="mergesort")
     table = table.reset_index(drop=True)
     table = table.astype({"start": np.int64, "end": np.int64, "score": np.float64, "p_value": np.float64})
-
     mask = interval_mask(table["sequence_index"], table["start"], table["end"], codes.shape).astype(np.int8)
-    instances: list[list[dict]] = [[] for _ in range(len(codes))]
-    records = table[INSTANCE_COLUMNS].to_dict("records")
-    for row, record in zip(table["sequence_index"].to_numpy(), records):
-        instances[row].append(record)
-    return instances, mask, table
+    return table, mask

@@ -11,15 +11,18 @@ COLLAPSE_SENTENCE = (
 )
 
 
-def truth_coverage(labels: np.ndarray, mask) -> dict:
+def truth_coverage(labels: np.ndarray, masked: np.ndarray, width: int) -> dict:
     """Share of positive and of negative bases inside the truth, and their ratio (the truth's contrast).
 
     Parameters
     ----------
     labels : np.ndarray
         ``(N,)`` 0/1 labels.
-    mask : sequence of ``(L,)`` int8 arrays or lists
-        Per-base truth of every sequence.
+    masked : np.ndarray
+        ``(N,)`` per sequence: its bases inside the truth (``motif_mask`` set), as the streaming build
+        accumulates them.
+    width : int
+        Bases per sequence.
 
     Returns
     -------
@@ -27,13 +30,12 @@ def truth_coverage(labels: np.ndarray, mask) -> dict:
         ``positive``, ``negative`` (shares of bases, in [0, 1]) and ``contrast`` (positive / negative;
         None when no negative base is covered).
     """
-    labels = np.asarray(labels)
+    labels, masked = np.asarray(labels), np.asarray(masked, dtype=np.int64)
     shares = {}
     for name, label in (("positive", 1), ("negative", 0)):
-        rows = np.flatnonzero(labels == label)
-        covered = sum(int(np.sum(mask[i])) for i in rows)
-        total = sum(len(mask[i]) for i in rows)
-        shares[name] = covered / total if total else 0.0
+        rows = labels == label
+        total = int(rows.sum()) * width
+        shares[name] = int(masked[rows].sum()) / total if total else 0.0
     shares["contrast"] = shares["positive"] / shares["negative"] if shares["negative"] else None
     return {k: (round(v, 6) if v is not None else None) for k, v in shares.items()}
 

@@ -11,11 +11,17 @@ This file is copied next to the weights by ``save_pretrained`` (the Hub loads it
 Presets (:func:`preset_config`), widths at ``width_multiplier = 1``:
 
 - ``basset`` (Kelley et al. 2016): conv 300x19, 200x11, 200x7, each with batch norm and max-pool
-  3, 4, 4; two dense layers of 1000 units with dropout 0.3 (no batch norm on the dense layers: with
+  3, 4, 4; two dense layers of 1000 units with dropout 0.5 (0.3 before issue 17: part of the recipe
+  that let the model over-fit, see benchmarks/bench_train.py; no batch norm on the dense layers: with
   it the model over-fitted the embedded default dataset sooner, test auROC 0.75 against 0.79-0.80).
 - ``beluga`` (DeepSEA Beluga, Zhou et al. 2018): pairs of 8-bp convolutions with 320, 480 and 640
   channels; dropout 0.2 and max-pool 4 after the first two pairs, dropout 0.5 after the last; one dense
-  layer of 2003 units.
+  layer of 2003 units. Batch norm after every convolution (since issue 17; the published model has
+  none): without it the model sat at the constant output (training loss ln 2) for 10 epochs on simple
+  data, and early stopping could end training before it learned anything (benchmarks/bench_train.py).
+- ``reference``: the plain reference CNN that shows what the data allow: one convolution of 64
+  filters x 15 bp (``"valid"`` padding), ReLU, global max pooling (a ``MaxPool1d`` as wide as the
+  convolution's output, so every attribution rule for max pooling applies), one dense layer of 32 units.
 - ``tiny``: two small convolutions and one small dense layer, for tests.
 
 Adaptation to the sequence length: convolutions use ``"same"`` padding, so every stage keeps its length
@@ -45,15 +51,26 @@ PRESETS = {
         "conv_batch_norm": True,
         "dense_units": [1000, 1000],
         "dense_batch_norm": False,
-        "dense_dropout": 0.3,
+        "dense_dropout": 0.5,
     },
     "beluga": {
         "conv_channels": [320, 320, 480, 480, 640, 640],
         "conv_kernel_sizes": [8, 8, 8, 8, 8, 8],
         "conv_dropout": [0.0, 0.2, 0.0, 0.2, 0.0, 0.5],
         "pool_sizes": [1, 4, 1, 4, 1, 1],
-        "conv_batch_norm": False,
+        "conv_batch_norm": True,
         "dense_units": [2003],
+        "dense_batch_norm": False,
+        "dense_dropout": 0.0,
+    },
+    "reference": {
+        "conv_channels": [64],
+        "conv_kernel_sizes": [15],
+        "conv_dropout": [0.0],
+        "pool_sizes": ["global"],
+        "conv_padding": "valid",
+        "conv_batch_norm": False,
+        "dense_units": [32],
         "dense_batch_norm": False,
         "dense_dropout": 0.0,
     },
@@ -70,7 +87,7 @@ PRESETS = {
 }
 
 # Widths that train on 2 CPU cores in minutes on the embedded default dataset (see benchmarks/bench_train.py).
-DEFAULT_WIDTH_MULTIPLIER = {"basset": 0.5, "beluga": 0.25, "tiny": 1.0}
+DEFAULT_WIDTH_MULTIPLIER = {"basset": 0.5, "beluga": 0.25, "reference": 1.0, "tiny": 1.0}
 
 
 class RegCNNConfig(PretrainedConfig):
@@ -221,7 +238,7 @@ def preset_config(
 
     Parameters
     ----------
-    name : {"basset", "beluga", "tiny"}
+    name : {"basset", "beluga", "reference", "tiny"}
     sequence_length : int
         Input length ``L``.
     width_multiplier : float, optional
@@ -244,9 +261,24 @@ def preset_config(
     recipe["conv_channels"] = [_scaled(c, width_multiplier) for c in recipe["conv_channels"]]
     recipe["dense_units"] = [_scaled(u, width_multiplier) for u in recipe["dense_units"]]
     recipe.update(overrides)
+    recipe["pool_sizes"] = _global_pools(recipe, sequence_length)
     return RegCNNConfig(
         sequence_length=sequence_length, preset=name, width_multiplier=width_multiplier, **recipe
     )
+
+
+def _global_pools(recipe: dict, sequence_length: int) -> list[int]:
+    """Replace a ``"global"`` pool size by the length of that convolution's output (one position left)."""
+    pools, length = [], sequence_length
+    padding = recipe.get("conv_padding", "same")
+    for kernel, pool in zip(recipe["conv_kernel_sizes"], recipe["pool_sizes"]):
+        if padding == "valid":
+            length -= kernel - 1
+        if pool == "global":
+            pool = max(1, length)
+        pools.append(pool)
+        length = length // pool if length > 0 else length
+    return pools
 
 
 def _scaled(width: int, multiplier: float) -> int:

@@ -17,6 +17,7 @@ from regsim.cards import read_template
 ARCHITECTURE_REFERENCES = {
     "basset": "after Basset (Kelley, Snoek & Rinn, Genome Research 2016)",
     "beluga": "after DeepSEA Beluga (Zhou et al., Nature Genetics 2018)",
+    "reference": "that shows what the data allow (one convolution of 64 x 15 bp, global max pooling, 32 hidden units)",
     "tiny": "for tests",
 }
 
@@ -59,16 +60,34 @@ def write_model_card(model_dir: str | os.PathLike, *, model_name: str | None = N
     return path
 
 
-def _card_context(model_dir: Path, model_name: str) -> dict:
-    from huggingface_hub import EvalResult, ModelCardData
+def write_gkmsvm_card(model_dir: str | os.PathLike, *, model_name: str | None = None) -> Path:
+    """Render the card of a gkm-SVM folder (:mod:`models.gkmsvm`) into ``model_dir/README.md``."""
+    import jinja2
+    from huggingface_hub import ModelCard
 
-    from .configuration_regcnn import RegCNNConfig
-
+    model_dir = Path(model_dir)
+    model_name = model_name or model_dir.name
     config = json.loads((model_dir / "config.json").read_text())
     results = json.loads((model_dir / "eval_results.json").read_text())
     log = json.loads((model_dir / "training_log.json").read_text())
-    data, hyper = log["data"], log["hyperparameters"]
-    preset = config.get("preset") or "custom"
+    data = log["data"]
+    card_data, dataset_title = _card_data(model_name, data, results, library=None,
+                                         tags=["regsim", "genomics", "dna", "regulatory-genomics", "gkm-svm",
+                                               "attribution-benchmark"])
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    environment.filters["fmt"] = _format_number
+    text = environment.from_string(read_template("gkmsvm_card.md.j2")).render(
+        card_data=card_data, model_name=model_name, config=config, results=results, data=data,
+        dataset_title=dataset_title, hyper=log["hyperparameters"], subsample=log["subsample"], software=log["software"])
+    ModelCard(text)  # validates the YAML header
+    path = model_dir / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _card_data(model_name: str, data: dict, results: dict, *, library, tags: list[str]):
+    """The YAML header (model-index results on test and validation) and the dataset's title."""
+    from huggingface_hub import EvalResult, ModelCardData
 
     dataset_type = data["hub_repo_id"] or data["dataset_name"]
     dataset_title = data["pretty_name"] or data["dataset_name"]
@@ -90,17 +109,31 @@ def _card_context(model_dir: Path, model_name: str) -> dict:
     ]
     card_data = ModelCardData(
         model_name=model_name,
-        library_name="transformers",
+        library_name=library,
         license="mit",
-        tags=["regsim", "genomics", "dna", "regulatory-genomics", "cnn", "attribution-benchmark", preset],
+        tags=tags,
         datasets=[data["hub_repo_id"]] if data["hub_repo_id"] else None,
         metrics=["roc_auc", "average_precision"],
         eval_results=eval_results,
     )
+    return card_data.to_yaml(), dataset_title
+
+
+def _card_context(model_dir: Path, model_name: str) -> dict:
+    from .configuration_regcnn import RegCNNConfig
+
+    config = json.loads((model_dir / "config.json").read_text())
+    results = json.loads((model_dir / "eval_results.json").read_text())
+    log = json.loads((model_dir / "training_log.json").read_text())
+    data, hyper = log["data"], log["hyperparameters"]
+    preset = config.get("preset") or "custom"
+    card_data, dataset_title = _card_data(model_name, data, results, library="transformers",
+                                          tags=["regsim", "genomics", "dna", "regulatory-genomics", "cnn",
+                                                "attribution-benchmark", preset])
     regcnn_config = RegCNNConfig.from_pretrained(model_dir)
     layers, n_params = _layer_table(regcnn_config)
     return {
-        "card_data": card_data.to_yaml(),
+        "card_data": card_data,
         "model_name": model_name,
         "preset": preset,
         "architecture_reference": ARCHITECTURE_REFERENCES.get(preset, "with a custom layer recipe"),

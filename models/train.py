@@ -1,9 +1,11 @@
 """``regsim train``: train a RegCNN preset on a regsim dataset, evaluate it, save it with a model card.
 
-The recipe (as Prakash et al. 2021): Adam (lr 1e-3), every batch half positives and half negatives,
-early stopping on the validation split's auPRC (the test split is only used once, at the end), the
-weights of the best validation epoch kept. Training is seeded and deterministic on the CPU: the same
-data, seed, thread count and hyper-parameters give bit-identical weights.
+The recipe: every batch half positives and half negatives, as Prakash et al. 2021; unlike them (they
+stopped on the test set's auROC), early stopping on the validation split's auPRC (the test split is only
+used once, at the end), the weights of the best validation epoch kept; each preset's optimiser, learning
+rate, schedule, weight decay, augmentation and patience are in :data:`RECIPES`. Training is seeded and
+deterministic on the CPU: the same data, seed, thread count and hyper-parameters give bit-identical
+weights.
 
 Output folder (written under a temporary name, renamed at the end):
 
@@ -12,6 +14,7 @@ Output folder (written under a temporary name, renamed at the end):
 - ``eval_results.json``: ``test_auroc``, ``test_auprc``, ``validation_auprc``, ``validation_auroc``,
   ``epochs``, ``best_epoch``, ``train_seconds``, split sizes;
 - ``training_log.json``: hyper-parameters, data provenance, per-epoch history, software versions;
+- ``training_curves.png``: loss and validation auPRC per epoch (:func:`models.plot_training_curves.plot_training_curves`);
 - ``README.md``: the model card (:mod:`models.model_card`).
 """
 
@@ -39,14 +42,48 @@ from regsim.dataset_builder.format import (
     read_card_metadata,
     read_dataset,
     read_manifest,
+    read_split,
     verify_outputs,
 )
 
 from .devices import torch_device
 
-LEARNING_RATE = 1e-3
 SPLITS = ("train", "validation", "test")
 LABEL_NAMES = ["negative", "positive"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a preset is trained (``regsim train`` flags override each field).
+
+    learning_rate, weight_decay : Adam's step size; decoupled weight decay (AdamW) when > 0.
+    lr_schedule : ``"constant"``, or ``"plateau"``: halve the learning rate after ``lr_patience``
+        epochs without a better validation auPRC.
+    epochs, patience : at most this many epochs; stop after ``patience`` epochs without a better
+        validation auPRC (``patience >= epochs``: the best of all epochs).
+    batch_size : even; half positives, half negatives.
+    max_shift : shift each training sequence by a random ``-max_shift..max_shift`` bases (the bases
+        shifted in are N, all-zero one-hot columns); 0 = off.
+    """
+
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    lr_patience: int = 2
+    epochs: int = 30
+    patience: int = 5
+    batch_size: int = 64
+    max_shift: int = 0
+
+
+# Defaults of each preset; the choices and their measured effects are in benchmarks/bench_train.py and the README.
+RECIPES = {
+    "basset": Recipe(weight_decay=0.1, lr_schedule="plateau", epochs=40, patience=8, max_shift=10),
+    "beluga": Recipe(weight_decay=0.1, lr_schedule="plateau", epochs=40, patience=8, max_shift=10),
+    "reference": Recipe(epochs=40, patience=40),
+    "tiny": Recipe(),
+}
+LR_SCHEDULES = ("constant", "plateau")
 
 
 @dataclass
@@ -112,17 +149,12 @@ def _read_splits(dataset: str, dataset_dict) -> dict[str, SplitData]:
 
     splits, length = {}, None
     for name in SPLITS:
-        split = dataset_dict[name]
+        split = read_split(dataset, None, name, columns=("id", "sequence", "label"), data=dataset_dict)
         where = f"dataset {dataset}, split {name}"
-        for column in ("id", "sequence", "label"):
-            if column not in split.column_names:
-                raise UserError(f"{where}: no column {column!r} (columns: {', '.join(split.column_names)})")
         label_feature = split.features["label"]
         if getattr(label_feature, "names", None) != LABEL_NAMES:
             raise UserError(f"{where}: column 'label' must be a ClassLabel {LABEL_NAMES}, got {label_feature}")
         sequences = list(split["sequence"])
-        if not sequences:
-            raise UserError(f"{where} is empty")
         split_length = len(sequences[0])
         try:
             codes = encode_integers(sequences)
@@ -185,6 +217,19 @@ def _reverse_complement_some(codes: np.ndarray, rng: np.random.Generator) -> np.
     return out
 
 
+def _shift_some(codes: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Shift each row of ``(N, L)`` codes by a random ``-max_shift..max_shift`` bases, filling with N (4)."""
+    shifts = rng.integers(-max_shift, max_shift + 1, size=len(codes))
+    out = np.full_like(codes, 4)
+    length = codes.shape[1]
+    for row, shift in enumerate(shifts):
+        if shift >= 0:
+            out[row, shift:] = codes[row, : length - shift]
+        else:
+            out[row, :shift] = codes[row, -shift:]
+    return out
+
+
 def predict_logits(model, codes: np.ndarray, *, batch_size: int = 256, device: str = "cpu", verbose: bool = False) -> np.ndarray:
     """Logits of the positive class for ``(N, L)`` integer codes, in evaluation mode.
 
@@ -212,15 +257,22 @@ def train(
     arch: str,
     out: str | os.PathLike,
     config_name: str | None = None,
-    epochs: int = 30,
-    patience: int = 5,
+    epochs: int | None = None,
+    patience: int | None = None,
+    learning_rate: float | None = None,
+    weight_decay: float | None = None,
+    lr_schedule: str | None = None,
+    max_shift: int | None = None,
     width_multiplier: float | None = None,
+    config_overrides: dict | None = None,
     max_minutes: float | None = None,
     num_threads: int = 1,
     reverse_complement: bool = True,
     force: bool = False,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: str = "cpu",
+    init_from: str | os.PathLike | None = None,
+    init_task: int = 0,
     random_state: int = 0,
     verbose: bool = True,
 ) -> dict:
@@ -230,18 +282,20 @@ def train(
     ----------
     dataset : str or path
         Dataset folder (``regsim build``) or Hub repository id.
-    arch : {"basset", "beluga", "tiny"}
+    arch : {"basset", "beluga", "reference", "tiny"}
         Preset (:func:`models.preset_config`), adapted to the dataset's sequence length.
     out : str or path
         Model folder to write; must not exist unless ``force``.
     config_name : str, optional
         Dataset config (default: the dataset's default).
-    epochs : int, default 30
-        Maximum number of epochs (one epoch = the larger class seen once).
-    patience : int, default 5
-        Stop after this many epochs without a better validation auPRC.
+    epochs, patience, learning_rate, weight_decay, lr_schedule, max_shift : optional
+        Override the preset's :class:`Recipe` (``RECIPES[arch]``). ``epochs``: maximum number of
+        epochs (one epoch = the larger class seen once); ``patience``: stop after this many epochs
+        without a better validation auPRC.
     width_multiplier : float, optional
         Default: ``DEFAULT_WIDTH_MULTIPLIER[arch]``.
+    config_overrides : dict, optional
+        Other :class:`RegCNNConfig` fields (e.g. ``{"dense_dropout": 0.5}``), for experiments.
     max_minutes : float, optional
         Stop (after validating the current weights) once training has run this long. Runs stopped
         this way depend on the machine's speed and are not reproducible.
@@ -255,9 +309,15 @@ def train(
         the seeded generator). Validation and test sequences are used as they are.
     force : bool, default False
         Replace an existing ``out`` folder.
-    batch_size : int, default 64
-        Even; half positives, half negatives.
+    batch_size : int, optional
+        Even; half positives, half negatives (default: the preset's recipe, 64 for all presets).
     device : str, default "cpu"
+    init_from : str or path, optional
+        ``basset`` / ``beluga``: start from the public weights in this file (Kipoi's Basset port,
+        ExPecto's Beluga) mapped onto the full-width preset (:mod:`models.pretrained`); its sha256 goes
+        into the model card. The width multiplier must be 1 (or unset).
+    init_task : int, default 0
+        Output unit of ``init_from`` kept as the logit.
     random_state : int, default 0
         Seeds the weights, the batch order and dropout.
     verbose : bool, default True
@@ -268,13 +328,21 @@ def train(
     dict
         The contents of ``eval_results.json``.
     """
+    from .configuration_regcnn import PRESETS
+
     out = Path(out)
+    if arch not in PRESETS:
+        raise UserError(f"unknown --arch {arch!r}; choose one of {', '.join(sorted(PRESETS))}")
+    recipe = _recipe(arch, epochs=epochs, patience=patience, learning_rate=learning_rate, weight_decay=weight_decay,
+                     lr_schedule=lr_schedule, max_shift=max_shift, batch_size=batch_size)
+    _check_overrides(config_overrides or {})
     with replace_folder(out, force=force, is_ours=is_model_folder, kind="model") as staging:
         results = _fit(
-            dataset, arch=arch, staging=staging, model_name=out.name, config_name=config_name, epochs=epochs,
-            patience=patience, width_multiplier=width_multiplier, max_minutes=max_minutes, num_threads=num_threads,
-            reverse_complement=reverse_complement, batch_size=batch_size, device=device, random_state=random_state,
-            verbose=verbose,
+            dataset, arch=arch, staging=staging, model_name=out.name, config_name=config_name, recipe=recipe,
+            width_multiplier=width_multiplier, config_overrides=config_overrides, max_minutes=max_minutes,
+            num_threads=num_threads, reverse_complement=reverse_complement, device=device, init_from=init_from,
+            init_task=init_task,
+            random_state=random_state, verbose=verbose,
         )
     _log(verbose, f"wrote {out}")
     return results
@@ -292,37 +360,55 @@ def is_model_folder(path: str | os.PathLike) -> bool:
     )
 
 
-def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, patience, width_multiplier,
-         max_minutes, num_threads, reverse_complement, batch_size, device, random_state, verbose) -> dict:
+def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, recipe: Recipe, width_multiplier,
+         config_overrides, max_minutes, num_threads, reverse_complement, device, init_from, init_task, random_state,
+         verbose) -> dict:
     """:func:`train`'s work: validate, train, evaluate, and write the model folder into ``staging``."""
     import torch
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from .configuration_regcnn import PRESETS, preset_config
+    from .configuration_regcnn import preset_config
     from .modeling_regcnn import RegCNNForSequenceClassification
 
-    if arch not in PRESETS:
-        raise UserError(f"unknown --arch {arch!r}; choose one of {', '.join(sorted(PRESETS))}")
+    epochs, patience, batch_size = recipe.epochs, recipe.patience, recipe.batch_size
     device = torch_device(device)
-    for name, value, low in (("--epochs", epochs, 1), ("--patience", patience, 1)):
-        if value < low:
-            raise UserError(f"{name} must be >= {low}, got {value}")
     if max_minutes is not None and not max_minutes > 0:
         raise UserError(f"--max-minutes must be positive, got {max_minutes}")
-    if batch_size < 2 or batch_size % 2:
-        raise UserError(f"--batch-size must be an even number >= 2 (half positives, half negatives), got {batch_size}")
 
+    if init_from is not None and width_multiplier not in (None, 1, 1.0):
+        raise UserError(f"--init-from maps public weights onto the full-width preset; drop --width-multiplier "
+                        f"{width_multiplier} (or give 1)")
     data = load_training_data(dataset, config_name)
-    try:
-        config = preset_config(arch, data.sequence_length, width_multiplier)
-    except ValueError as error:
-        raise UserError(f"--arch {arch}: {error}") from error
+    if init_from is not None:
+        from .pretrained import initial_config
+
+        config = initial_config(arch, data.sequence_length, **(config_overrides or {}))
+    else:
+        try:
+            config = preset_config(arch, data.sequence_length, width_multiplier, **(config_overrides or {}))
+        except (TypeError, ValueError) as error:
+            raise UserError(f"--arch {arch}: {error}") from error
     train_split, validation = data.splits["train"], data.splits["validation"]
 
     with _deterministic_torch(num_threads) as threads:
         torch.manual_seed(random_state)
-        model = RegCNNForSequenceClassification(config).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+        initialised = None
+        if init_from is not None:
+            from .pretrained import init_model
+
+            model, initialised = init_model(arch, init_from, data.sequence_length, init_task)
+            model, config = model.to(device), model.config
+            _log(verbose, f"initialised from {init_from} (sha256 {initialised['sha256'][:12]}..., task {init_task} of "
+                 f"{initialised['n_tasks']}; dense layer: positions {initialised['first_kept_position']} to "
+                 f"{initialised['first_kept_position'] + initialised['kept_positions'] - 1} of "
+                 f"{initialised['original_positions']})")
+        else:
+            model = RegCNNForSequenceClassification(config).to(device)
+        if recipe.weight_decay > 0:
+            optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+        else:
+            optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+        learning_rate, since_better = recipe.learning_rate, 0
         rng = np.random.default_rng(random_state)
         n_params = sum(p.numel() for p in model.parameters())
         _log(verbose, f"{arch}: {n_params:,} parameters (width x{config.width_multiplier:g}, L={data.sequence_length}); "
@@ -340,6 +426,8 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, 
                 codes = train_split.codes[index]
                 if reverse_complement:
                     codes = _reverse_complement_some(codes, rng)
+                if recipe.max_shift > 0:
+                    codes = _shift_some(codes, recipe.max_shift, rng)
                 x = torch.from_numpy(one_hot_from_integers(codes)).to(device)
                 y = torch.from_numpy(train_split.labels[index]).to(device)
                 loss = model(x, labels=y).loss
@@ -353,16 +441,25 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, 
             logits = predict_logits(model, validation.codes, device=device)
             auprc = float(average_precision_score(validation.labels, logits))
             auroc = float(roc_auc_score(validation.labels, logits))
-            if auprc > best["auprc"]:
-                best = {"auprc": auprc, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+            validation_loss = _bce(logits, validation.labels)
             history.append({
                 "epoch": epoch,
                 "batches": len(losses),
+                "learning_rate": learning_rate,
                 "train_loss": float(np.mean(losses)),
+                "validation_loss": validation_loss,
                 "validation_auprc": auprc,
                 "validation_auroc": auroc,
                 "seconds": time.perf_counter() - epoch_start,
             })
+            if auprc > best["auprc"]:
+                best, since_better = {"auprc": auprc, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}, 0
+            else:
+                since_better += 1
+            if recipe.lr_schedule == "plateau" and since_better >= recipe.lr_patience:
+                learning_rate, since_better = learning_rate / 2, 0
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate
             _log(verbose, f"epoch {epoch}/{epochs}: train loss {history[-1]['train_loss']:.4f}, validation auPRC "
                  f"{auprc:.4f} auROC {auroc:.4f} (best auPRC {best['auprc']:.4f} at epoch {best['epoch']}), "
                  f"{history[-1]['seconds']:.1f} s")
@@ -388,12 +485,17 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, 
         hyperparameters = {
             "arch": arch,
             "width_multiplier": config.width_multiplier,
-            "optimizer": "Adam",
-            "learning_rate": LEARNING_RATE,
+            "optimizer": "AdamW" if recipe.weight_decay > 0 else "Adam",
+            "learning_rate": recipe.learning_rate,
+            "weight_decay": recipe.weight_decay,
+            "lr_schedule": (f"halve after {recipe.lr_patience} epochs without a better validation auPRC"
+                            if recipe.lr_schedule == "plateau" else "constant"),
             "loss": "binary cross-entropy on the logit",
             "batch_size": batch_size,
             "batch_sampling": "balanced: half positives, half negatives",
-            "augmentation": "reverse complement with probability 1/2" if reverse_complement else "none",
+            "augmentation": _augmentation(reverse_complement, recipe.max_shift),
+            "max_shift": recipe.max_shift,
+            "config_overrides": dict(config_overrides or {}),
             "max_epochs": epochs,
             "patience": patience,
             "early_stopping_metric": "validation_auprc",
@@ -401,8 +503,9 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, 
             "seed": random_state,
             "num_threads": threads,
             "device": str(device),
+            "init_from": initialised,
         }
-        config.training = {**data.provenance["summary"], "seed": random_state}
+        config.training = {**data.provenance["summary"], "seed": random_state, "init_from": initialised}
         log = {
             "hyperparameters": hyperparameters,
             "data": data.provenance,
@@ -413,6 +516,50 @@ def _fit(dataset, *, arch, staging: Path, model_name: str, config_name, epochs, 
         }
         _write_model_folder(model, staging, model_name=model_name, results=results, log=log)
     return results
+
+
+def _recipe(arch: str, **overrides) -> Recipe:
+    """The preset's recipe with the given (not None) fields replaced, checked."""
+    from dataclasses import replace
+
+    recipe = replace(RECIPES[arch], **{k: v for k, v in overrides.items() if v is not None})
+    for flag, value, low in (("--epochs", recipe.epochs, 1), ("--patience", recipe.patience, 1), ("--max-shift", recipe.max_shift, 0)):
+        if value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}")
+    if not (math.isfinite(recipe.learning_rate) and recipe.learning_rate > 0):
+        raise UserError(f"--learning-rate must be positive, got {recipe.learning_rate}")
+    if not (math.isfinite(recipe.weight_decay) and recipe.weight_decay >= 0):
+        raise UserError(f"--weight-decay must be >= 0, got {recipe.weight_decay}")
+    if recipe.lr_schedule not in LR_SCHEDULES:
+        raise UserError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {recipe.lr_schedule!r}")
+    if recipe.batch_size < 2 or recipe.batch_size % 2:
+        raise UserError(f"--batch-size must be an even number >= 2 (half positives, half negatives), got {recipe.batch_size}")
+    return recipe
+
+
+def _check_overrides(overrides: dict) -> None:
+    """Only layer fields of :class:`RegCNNConfig` may be overridden (transformers would keep any name silently)."""
+    import inspect
+
+    from .configuration_regcnn import RegCNNConfig
+
+    allowed = set(inspect.signature(RegCNNConfig.__init__).parameters) - {"self", "kwargs", "sequence_length", "preset", "width_multiplier", "training"}
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise UserError(f"--set {unknown[0]}: not a model configuration field (one of {', '.join(sorted(allowed))})")
+
+
+def _augmentation(reverse_complement: bool, max_shift: int) -> str:
+    parts = ["reverse complement with probability 1/2"] if reverse_complement else []
+    if max_shift:
+        parts.append(f"random shift of up to {max_shift} bp (N-filled)")
+    return ", ".join(parts) or "none"
+
+
+def _bce(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean binary cross-entropy of logits against 0/1 labels (numerically stable)."""
+    z = logits.astype(np.float64)
+    return float(np.mean(np.maximum(z, 0) - z * labels + np.log1p(np.exp(-np.abs(z)))))
 
 
 def _evaluate(model, data: TrainingData, device) -> dict:
@@ -434,6 +581,7 @@ def _write_model_folder(model, folder: Path, *, model_name: str, results: dict, 
     from transformers.utils import logging as transformers_logging
 
     from .model_card import write_model_card
+    from .plot_training_curves import plot_training_curves
 
     bars = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()  # its one-shard "Writing model shards" bar
@@ -441,6 +589,7 @@ def _write_model_folder(model, folder: Path, *, model_name: str, results: dict, 
         model.save_pretrained(folder)
         _write_json(folder / "eval_results.json", results)
         _write_json(folder / "training_log.json", log)
+        plot_training_curves(log["history"], folder / "training_curves.png", title=model_name)
         write_model_card(folder, model_name=model_name)
     finally:
         if bars:

@@ -184,3 +184,132 @@ def test_rescale_rules_leave_the_model_unchanged():
     assert all(p.requires_grad for p in model.parameters())
     with torch.no_grad():
         assert torch.equal(model.logits(X), before)
+
+
+# --- RevealCancel on the dense layers ("RSConv", deeplift_rsconv / deepshap_rsconv) -------------------
+
+def _reveal_cancel_toy():
+    """One dense ReLU unit on a 2-bp one-hot input: pre-activation 1 + 3 [A at 0] - 2 [C at 1] + 0.7 [G at 0]
+    (+ 0.5 elsewhere), then an output weight of 2."""
+    torch.manual_seed(0)
+    dense = nn.Linear(8, 1)
+    with torch.no_grad():
+        dense.weight.fill_(0.5)
+        dense.weight[0, 0] = 3.0    # (A, position 0); flattened index = base * 2 + position
+        dense.weight[0, 3] = -2.0   # (C, position 1)
+        dense.weight[0, 4] = 0.7    # (G, position 0)
+        dense.bias.fill_(1.0)
+        out = nn.Linear(1, 1)
+        out.weight.fill_(2.0)
+        out.bias.fill_(0.0)
+    return nn.Sequential(nn.Flatten(), nn.Sequential(dense, nn.ReLU()), out).eval()
+
+
+def test_reveal_cancel_toy_checked_by_hand():
+    model = _reveal_cancel_toy()
+    X = np.zeros((1, 4, 2), dtype=np.float32)
+    X[0, 0, 0] = X[0, 1, 1] = 1.0  # "AC"
+    # Zeros reference: r_pre = 1, d+ = 3, d- = -2, x_pre = 2; f = ReLU.
+    #   Rescale:      multiplier (2 - 1) / (3 - 2) = 1      -> contributions 3 * 2, -2 * 2
+    #   RevealCancel: dy+ = 1/2 (f(4) - f(1)) + 1/2 (f(2) - f(-1)) = 2.5
+    #                 dy- = 1/2 (f(-1) - f(1)) + 1/2 (f(2) - f(4)) = -1.5
+    #                 -> contributions 2.5 * 2, -1.5 * 2 (still summing to f(x) - f(r) = 2)
+    rescale = deeplift(model, X, "zeros")
+    reveal, completeness = deeplift(model, X, "zeros", rule="revealcancel", return_completeness=True)
+    np.testing.assert_allclose(rescale[0, 0, 0], 6.0, rtol=1e-6)
+    np.testing.assert_allclose(rescale[0, 1, 1], -4.0, rtol=1e-6)
+    np.testing.assert_allclose(reveal[0, 0, 0], 5.0, rtol=1e-6)
+    np.testing.assert_allclose(reveal[0, 1, 1], -3.0, rtol=1e-6)
+    np.testing.assert_allclose(completeness.output_difference, [2.0], rtol=1e-6)
+    np.testing.assert_allclose(completeness.attribution_sum, [2.0], rtol=1e-6)
+    # An absent base (no change) takes the mean of both multipliers: G at 0 -> 0.7 * (2.5/3 + 0.75)/2 * 2.
+    hyp = deeplift(model, X, "zeros", rule="revealcancel", hypothetical=True)
+    np.testing.assert_allclose(hyp[0, 2, 0], 0.7 * (2.5 / 3 + 0.75) / 2 * 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["tiny", "basset", "beluga"])
+def test_reveal_cancel_summation_to_delta_on_presets(name, request):
+    model = request.getfixturevalue(name) if name != "tiny" else regcnn("tiny", 200)
+    X = random_one_hot(3, 200, seed=7)
+    for references in ["shuffled", "zeros"]:
+        attributions, completeness = deepshap(model, X, references, n_refs=6, rule="revealcancel",
+                                              return_completeness=True)
+        assert np.abs(completeness.output_difference).min() > 1e-3
+        assert completeness.relative_error.max() <= TOLERANCE, completeness.summary()
+        rescale = deepshap(model, X, references, n_refs=6)
+        assert np.abs(attributions - rescale).max() > 1e-3 * np.abs(rescale).max()  # the rule changes something
+
+
+def test_reveal_cancel_on_other_nonlinearities_and_without_dense_ones():
+    from regsim.models.attribution.deeplift import dense_units
+
+    # Softplus after a dense layer (and ReLU in the other toy): still exact.
+    for model, length in [(sequential_cnn(64), 64), (other_nonlinearities_cnn(), 48)]:
+        assert len(dense_units(model)) == 1
+        X = random_one_hot(5, length, seed=3)
+        _, completeness = deeplift(model, X, "shuffled", n_refs=4, rule="revealcancel", return_completeness=True)
+        assert completeness.relative_error.max() <= TOLERANCE, completeness.summary()
+    # No dense nonlinearity: RevealCancel changes nothing.
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Conv1d(4, 6, 5), nn.ReLU(), nn.MaxPool1d(4), nn.Flatten(), nn.Linear(6 * 15, 1)).eval()
+    X = random_one_hot(3, 64, seed=2)
+    assert dense_units(plain) == []
+    np.testing.assert_array_equal(deeplift(plain, X, "zeros", rule="revealcancel"), deeplift(plain, X, "zeros"))
+
+
+def test_reveal_cancel_batch_size_invariant():
+    model, X = regcnn("tiny", 64), random_one_hot(3, 64, seed=2)
+    a = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=5)
+    b = deepshap(model, X, n_refs=5, rule="revealcancel", batch_size=64)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def _deeplift_package_reveal_cancel(weights, biases, x, r):
+    """RevealCancel on a dense ReLU net, written in numpy after the deeplift package (0.6.13.0:
+    layers/core.py ``Dense`` pos/neg contributions and multiplier routing, layers/activations.py
+    ``Activation`` with ``NonlinearMxtsMode.RevealCancel``, ``pseudocount_near_zero`` at 1e-7)."""
+    relu = lambda z: np.maximum(z, 0)  # noqa: E731
+    near_zero = lambda v: v + 1e-7 * (np.abs(v) < 1e-7)  # noqa: E731
+    pos, neg = lambda v: v * (v > 0), lambda v: v * (v < 0)  # noqa: E731
+    acts_x, acts_r, parts = [x], [r], []
+    for W, b in zip(weights[:-1], biases[:-1]):
+        d = acts_x[-1] - acts_r[-1]
+        d_pos = pos(d) @ pos(W).T + neg(d) @ neg(W).T
+        d_neg = neg(d) @ pos(W).T + pos(d) @ neg(W).T
+        z_r = acts_r[-1] @ W.T + b
+        p, n = near_zero(d_pos), near_zero(d_neg)
+        dy_pos = 0.5 * ((relu(z_r + p) - relu(z_r)) + (relu(z_r + n + p) - relu(z_r + n)))
+        dy_neg = 0.5 * ((relu(z_r + n) - relu(z_r)) + (relu(z_r + p + n) - relu(z_r + p)))
+        parts.append((dy_pos / p, dy_neg / n, d))
+        acts_x.append(relu(acts_x[-1] @ W.T + b))
+        acts_r.append(relu(z_r))
+    m = weights[-1][0]  # multipliers of the last hidden layer's output
+    for W, (pos_scale, neg_scale, d) in zip(weights[-2::-1], parts[::-1]):
+        g_pos, g_neg = m * pos_scale, m * neg_scale
+        m = ((d > 0) * (g_pos @ pos(W) + g_neg @ neg(W)) + (d < 0) * (g_pos @ neg(W) + g_neg @ pos(W))
+             + (d == 0) * (0.5 * (g_pos + g_neg) @ W))
+    return m * (x - r)
+
+
+def test_reveal_cancel_matches_the_deeplift_package_formulas_on_a_dense_net():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(40, 12), nn.ReLU()),
+                          nn.Sequential(nn.Linear(12, 6), nn.ReLU()), nn.Linear(6, 1)).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.mul_(3.0)
+                module.bias.normal_(0, 0.3)
+    X = random_one_hot(4, 10, seed=8)
+    refs = make_references(X, "shuffled", n_refs=1, random_state=2)
+    ours = deeplift(model, X, refs, rule="revealcancel")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    weights = [m.weight.detach().double().numpy() for m in linears]
+    biases = [m.bias.detach().double().numpy() for m in linears]
+    theirs = _deeplift_package_reveal_cancel(weights, biases, X.reshape(4, -1).astype(np.float64),
+                                             refs[:, 0].reshape(4, -1).astype(np.float64)).reshape(X.shape)
+    theirs = theirs.sum(axis=1)  # per position (ours are projected onto the observed base, same sums)
+    assert np.abs(theirs).max() > 0.05
+    np.testing.assert_allclose(ours.sum(axis=1), theirs, atol=1e-5 * np.abs(theirs).max())
+    rescale = deeplift(model, X, refs).sum(axis=1)
+    assert np.abs(rescale - theirs).max() > 1e-2 * np.abs(theirs).max()  # and Rescale would not match

@@ -49,7 +49,7 @@ def test_basset_preset_layers_and_parameter_count():
         + (1000 + 1)
     )
     assert sum(p.numel() for p in model.parameters()) == by_hand == 2_767_901
-    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.3, 0.3]
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.5, 0.5]
 
 
 def test_beluga_preset_layers_follow_sequence_length():
@@ -66,7 +66,28 @@ def test_beluga_preset_layers_follow_sequence_length():
     assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.2, 0.5]
 
 
-@pytest.mark.parametrize("arch", ["basset", "beluga", "tiny"])
+def test_reference_preset_is_one_conv_with_global_max_pooling():
+    config = preset_config("reference", 200)
+    assert config.width_multiplier == 1.0 and config.conv_padding == "valid"
+    assert config.conv_channels == [64] and config.conv_kernel_sizes == [15] and config.dense_units == [32]
+    assert config.pool_sizes == [186]  # 200 - 15 + 1 positions pooled into one
+    assert config.stage_lengths() == [1] and config.flatten_size == 64
+    assert preset_config("reference", 50).pool_sizes == [36]
+    assert preset_config("reference", 200, conv_padding="same").pool_sizes == [200]
+    model = RegCNNForSequenceClassification(config).eval()
+    by_hand = (4 * 15 * 64 + 64) + (64 * 32 + 32) + (32 + 1)
+    assert sum(p.numel() for p in model.parameters()) == by_hand == 6_017
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.Dropout)) for m in model.modules())
+    x = random_one_hot(5, 200, seed=3)
+    with torch.no_grad():  # global max pooling by hand: max over positions of ReLU(conv)
+        pooled = torch.relu(model.first_conv(x)).amax(dim=2)
+        hidden = torch.relu(model.dense_blocks[0].linear(pooled))
+        assert torch.allclose(model.logits(x), model.classifier(hidden), atol=1e-6)
+    with pytest.raises(ValueError, match="too short"):
+        preset_config("reference", 14)
+
+
+@pytest.mark.parametrize("arch", ["basset", "beluga", "reference", "tiny"])
 def test_layer_output_shapes_match_the_config(arch):
     config = preset_config(arch, 200, width_multiplier=0.1)
     model = RegCNNForSequenceClassification(config).eval()
@@ -182,7 +203,7 @@ def test_saved_folder_loads_with_trust_remote_code_without_regsim(tmp_path):
     assert result.stdout.strip().endswith("ok")
 
 
-@pytest.mark.parametrize("arch", ["basset", "beluga", "tiny"])
+@pytest.mark.parametrize("arch", ["basset", "beluga", "reference", "tiny"])
 def test_every_layer_is_a_module_called_once_in_order(arch):
     """Applying the leaf modules one after the other reproduces the logits: no functional ops, no reuse."""
     model = warmed_model(preset_config(arch, 64, width_multiplier=0.1))
@@ -235,7 +256,7 @@ def test_loss_is_binary_cross_entropy_on_the_logit():
     assert torch.equal(logits, out.logits)
 
 
-@pytest.mark.parametrize("arch, length", [("tiny", 40), ("beluga", 64), ("basset", 96)])
+@pytest.mark.parametrize("arch, length", [("tiny", 40), ("beluga", 64), ("basset", 96), ("reference", 50)])
 @pytest.mark.parametrize("block", [0, -1])
 def test_receptive_field_matches_gradient_support(arch, length, block):
     """Linearise the network (ReLU -> identity, max -> average pooling): the gradient of one output

@@ -97,3 +97,12 @@ def test_embedded_collapse_keeps_the_composite_once(tmp_path):
     members = table[(table["retained"] == "no") & table["representative"].notna()]
     assert set(members["representative"]) <= set(retained["motif_id"])
     assert "contrast, positive over negative coverage" in (out / "README.md").read_text()
+
+
+def test_truth_coverage_from_per_row_masked_counts():
+    from regsim.dataset_builder.truth_summary import truth_coverage
+
+    # width 10: positives mask 3 + 5 of 20 bases (0.4), negatives 1 + 0 + 1 of 30 bases (1/15); contrast 6
+    coverage = truth_coverage(np.array([1, 0, 1, 0, 0]), np.array([3, 1, 5, 0, 1]), 10)
+    assert coverage == {"positive": 0.4, "negative": round(1 / 15, 6), "contrast": 6.0}
+    assert truth_coverage(np.array([1, 0]), np.array([2, 0]), 4)["contrast"] is None

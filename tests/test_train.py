@@ -90,7 +90,7 @@ def test_training_learns_the_planted_motif_and_reports_real_metrics(trained, dat
     assert results["validation_auprc"] == pytest.approx(best["validation_auprc"], abs=1e-12)
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md", "config.json", "configuration_regcnn.py", "eval_results.json", "model.safetensors",
-        "modeling_regcnn.py", "training_log.json",
+        "modeling_regcnn.py", "training_curves.png", "training_log.json",
     ]
     config = json.loads((out / "config.json").read_text())
     assert config["training"]["version"] == "0.0.1" and config["training"]["seed"] == 0
@@ -140,7 +140,8 @@ def test_model_card_is_generated_from_the_results(trained):
     assert "{{" not in text and "{%" not in text
     log = json.loads((out / "training_log.json").read_text())
     for row in log["history"]:
-        assert f"| {row['epoch']} | {row['batches']} | {row['train_loss']:.4f} |" in text
+        assert (f"| {row['epoch']} | {row['batches']} | {row['learning_rate']} | {row['train_loss']:.4f} | "
+                f"{row['validation_loss']:.4f} | {row['validation_auroc']:.4f} | {row['validation_auprc']:.4f} |") in text
     for path, digest in log["data"]["data_files"].items():
         assert f"| `{path}` | `{digest}` |" in text
     assert f"| test | {results['test_size']} | {results['test_auroc']:.4f} | {results['test_auprc']:.4f} |" in text
@@ -278,3 +279,111 @@ def test_push_model_refuses_bad_input(trained, tmp_path):
     torch.save({}, folder / "pytorch_model.bin")
     with pytest.raises(UserError, match="pickle"):
         push_model(folder, "org/name", dry_run=True)
+
+
+def test_shift_moves_each_row_and_fills_with_n():
+    from regsim.models.train import _shift_some
+
+    codes = np.arange(8, dtype=np.uint8)[None].repeat(400, axis=0) % 4
+    rng = np.random.default_rng(3)
+    shifted = _shift_some(codes, 2, rng)
+    shifts = np.random.default_rng(3).integers(-2, 3, size=400)
+    assert set(shifts.tolist()) == {-2, -1, 0, 1, 2}
+    for row, shift in zip(shifted, shifts):
+        expected = [4] * shift + list(codes[0][: 8 - shift]) if shift >= 0 else list(codes[0][-shift:]) + [4] * -shift
+        assert row.tolist() == expected
+
+
+def test_recipe_options_are_applied_recorded_and_deterministic(dataset, tmp_path):
+    """Plateau schedule, weight decay (AdamW), shifts and a layer override: the learning rate halves
+    exactly after 2 epochs without a better validation auPRC, everything is in the log, and a second
+    run gives the same weights."""
+    options = {**TRAIN_ARGS, "epochs": 8, "patience": 8, "learning_rate": 0.02, "lr_schedule": "plateau",
+               "weight_decay": 0.05, "max_shift": 3, "config_overrides": {"dense_dropout": 0.4}}
+    first = train(dataset, out=tmp_path / "a" / "m", **options)
+    log = json.loads((tmp_path / "a" / "m" / "training_log.json").read_text())
+    hyper = log["hyperparameters"]
+    assert hyper["optimizer"] == "AdamW" and hyper["weight_decay"] == 0.05 and hyper["learning_rate"] == 0.02
+    assert hyper["max_shift"] == 3 and "random shift of up to 3 bp" in hyper["augmentation"]
+    assert hyper["config_overrides"] == {"dense_dropout": 0.4}
+    assert json.loads((tmp_path / "a" / "m" / "config.json").read_text())["dense_dropout"] == 0.4
+    # the schedule, replayed from the logged validation auPRCs
+    rate, best, since = 0.02, -1.0, 0
+    for row in log["history"]:
+        assert row["learning_rate"] == rate
+        if row["validation_auprc"] > best:
+            best, since = row["validation_auprc"], 0
+        else:
+            since += 1
+        if since >= 2:
+            rate, since = rate / 2, 0
+    assert len({row["learning_rate"] for row in log["history"]}) > 1  # the schedule did act
+    # validation loss: binary cross-entropy of the kept model's logits at the best epoch
+    model_log = log["history"][first["best_epoch"] - 1]
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "a" / "m")
+    data = load_training_data(dataset)
+    z = predict_logits(model, data.splits["validation"].codes).astype(np.float64)
+    y = data.splits["validation"].labels
+    assert model_log["validation_loss"] == pytest.approx(np.mean(np.log1p(np.exp(-z)) + (1 - y) * z), rel=1e-5)
+
+    train(dataset, out=tmp_path / "b" / "m", **options)
+    for name in ("model.safetensors", "training_curves.png"):
+        assert sha256(tmp_path / "b" / "m" / name) == sha256(tmp_path / "a" / "m" / name)
+    train(dataset, out=tmp_path / "c", **{**options, "max_shift": 0})
+    assert sha256(tmp_path / "c" / "model.safetensors") != sha256(tmp_path / "a" / "m" / "model.safetensors")
+
+
+def test_training_curves_plot_and_card(trained, tmp_path):
+    from PIL import Image
+
+    from regsim.models.plot_training_curves import plot_training_curves
+
+    out, _ = trained
+    png = out / "training_curves.png"
+    assert Image.open(png).size == (900, 340)
+    again = plot_training_curves(out, tmp_path / "curves.png")  # title: the folder's name, as in training
+    assert again.read_bytes() == png.read_bytes()
+    other = plot_training_curves(out, tmp_path / "other.png", title="another title")
+    assert other.read_bytes() != png.read_bytes()
+    assert "![Training curves: loss and validation auPRC per epoch](training_curves.png)" in (out / "README.md").read_text()
+    with pytest.raises(ValueError, match="empty history"):
+        plot_training_curves([], tmp_path / "none.png")
+
+
+def test_recipe_flags_and_bad_values(dataset, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--dataset", str(dataset), "--arch", "tiny", "--out", str(out), "--epochs", "1",
+                 "--batch-size", "32", "--learning-rate", "0.003", "--weight-decay", "0.01", "--lr-schedule", "plateau",
+                 "--max-shift", "2", "--set", "dense_units=[8]", "--set", "conv_batch_norm=false"]) == 0
+    hyper = json.loads((out / "training_log.json").read_text())["hyperparameters"]
+    assert (hyper["learning_rate"], hyper["weight_decay"], hyper["max_shift"]) == (0.003, 0.01, 2)
+    config = json.loads((out / "config.json").read_text())
+    assert config["dense_units"] == [8] and config["conv_batch_norm"] is False
+    capsys.readouterr()
+    base = ["train", "--dataset", str(dataset), "--arch", "tiny", "--out", str(tmp_path / "x")]
+    for flags, message in [
+        (["--set", "dense_units"], "--set dense_units: expected FIELD=VALUE"),
+        (["--set", "nope=1"], "--set nope: not a model configuration field"),
+        (["--set", "dense_units=[8"], "--set dense_units=[8: the value is not JSON"),
+        (["--set", "dense_dropout=1.5"], "--arch tiny: dropout probabilities must be in [0, 1)"),
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+        (["--learning-rate", "0"], "--learning-rate must be positive"),
+        (["--max-shift", "-1"], "--max-shift must be >= 0"),
+    ]:
+        assert main(base + flags) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (flags, err)
+    assert not (tmp_path / "x").exists()
+
+
+def test_reference_recipe_keeps_the_best_of_all_epochs(dataset, tmp_path):
+    from regsim.models.train import RECIPES
+
+    assert (RECIPES["reference"].epochs, RECIPES["reference"].patience, RECIPES["reference"].learning_rate) == (40, 40, 1e-3)
+    assert RECIPES["reference"].batch_size == 64
+    results = train(dataset, arch="reference", out=tmp_path / "ref", epochs=4, num_threads=1, verbose=False)
+    assert results["epochs"] == 4 and results["stopped"] == "max_epochs"  # patience 40: never stops early
+    config = json.loads((tmp_path / "ref" / "config.json").read_text())
+    assert config["preset"] == "reference" and config["pool_sizes"] == [40 - 15 + 1]

@@ -11,12 +11,17 @@ name                              references             output        function
 ``integrated_gradients``          any (default zeros)    (N, 4, L)     :func:`~.integrated_gradients.integrated_gradients`
 ``deeplift``                      any (default zeros)    (N, 4, L)     :func:`~.deeplift.deeplift`
 ``deepshap``                      any (default shuffled) (N, 4, L)     :func:`~.deeplift.deepshap`
+``deeplift_rsconv``               any (default zeros)    (N, 4, L)     :func:`~.deeplift.deeplift`, RevealCancel on dense layers
+``deepshap_rsconv``               any (default shuffled) (N, 4, L)     :func:`~.deeplift.deepshap`, RevealCancel on dense layers
 ``gradcam_last``                  none                   (N, L)        :func:`~.gradcam.gradcam` (last conv)
 ``gradcam_first``                 none                   (N, L)        :func:`~.gradcam.gradcam` (first conv)
 ``zheng``                         none                   (N, 4, L)     :func:`~.gradcam.zheng`
 ``grad_x_act_first``              none                   (N, L)        :func:`~.gradcam.grad_x_act`
 ``deeplift_first``                any (default shuffled) (N, L)        :func:`~.deeplift.deeplift_layer`
+``gkmexplain``                    none                   (N, 4, L)     :func:`~.gkmexplain.gkmexplain` (gkm-SVMs only)
 ================================  =====================  ============  ==============================
+
+A gkm-SVM (:mod:`models.gkmsvm`) takes ``gkmexplain`` and ``ism`` (:func:`~.gkmexplain.gkm_ism`).
 
 Suffixes: ``_offsimplex`` applies the off-simplex gradient correction (gradient-based methods:
 ``saliency``, ``grad_x_input``, ``integrated_gradients``, ``deeplift``, ``deepshap``, ``zheng``);
@@ -24,7 +29,8 @@ Suffixes: ``_offsimplex`` applies the off-simplex gradient correction (gradient-
 ``zeros``, ``base_freq``, ``gc_matched``, ``shuffled`` (``n_refs`` shuffles) or ``shuffled<K>``;
 reference-free methods use the name ``none``.
 
-Each run writes ``<method>__<reference>.npz`` holding ``attributions`` (float32), ``ids``,
+Each run writes ``<method>__<reference>.npz`` (assembled from shards written as they are computed, see
+:mod:`._shards`) holding ``attributions`` (float32), ``ids``,
 ``sequences`` (one-hot, float32) and, where the method has them, ``hypothetical`` (DeepLIFT,
 DeepSHAP, IG), ``importance`` (ISM), ``output_difference`` and ``attribution_sum`` (the
 completeness check); and adds an entry to ``summary.json``. Files are written with fixed zip
@@ -49,11 +55,12 @@ from regsim.dataset_builder.core.io import output_lock, write_atomic
 
 from ._common import Completeness, validate_inputs
 from .deeplift import deeplift, deeplift_layer, deepshap
+from .gkmexplain import gkm_ism, gkmexplain
 from .gradcam import grad_x_act, gradcam, zheng
 from .gradients import grad_x_input, saliency
 from .integrated_gradients import DEFAULT_N_STEPS, integrated_gradients
 from .ism import ism, ism_importance
-from .references import DEFAULT_N_REFS, REFERENCE_NAMES, parse_reference
+from .references import DEFAULT_N_REFS, REFERENCE_NAMES, ReferenceSource, parse_reference
 
 ANY_REFERENCE = REFERENCE_NAMES
 
@@ -104,14 +111,23 @@ METHODS: dict[str, MethodSpec] = {
                    completeness=True),
         MethodSpec("deeplift", deeplift, ANY_REFERENCE, "zeros", gradient_based=True, completeness=True),
         MethodSpec("deepshap", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True),
-        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True, options={"layer": "last"}),
+        MethodSpec("deeplift_rsconv", deeplift, ANY_REFERENCE, "zeros", gradient_based=True, completeness=True,
+                   options={"rule": "revealcancel"}),
+        MethodSpec("deepshap_rsconv", deepshap, ANY_REFERENCE, "shuffled", gradient_based=True, completeness=True,
+                   options={"rule": "revealcancel"}),
+        MethodSpec("gradcam_last", gradcam, ("none",), "none", base_level=True,
+                   options={"layer": "last", "mapping": "linear"}),
         MethodSpec("gradcam_first", gradcam, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("zheng", zheng, ("none",), "none", gradient_based=True, options={"layer": "first"}),
         MethodSpec("grad_x_act_first", grad_x_act, ("none",), "none", base_level=True, options={"layer": "first"}),
         MethodSpec("deeplift_first", deeplift_layer, ANY_REFERENCE, "shuffled", base_level=True, completeness=True,
                    options={"layer": "first"}),
+        MethodSpec("gkmexplain", gkmexplain, ("none",), "none", completeness=True),
     ]
 }
+
+# What a gkm-SVM (models.gkmsvm) takes, and the function that computes it there.
+GKMSVM_METHODS = {"ism": gkm_ism, "gkmexplain": gkmexplain}
 
 _METHOD = re.compile(r"^(?P<base>[a-z_]+?)(?:_(?P<steps>\d+)steps)?(?P<offsimplex>_offsimplex)?$")
 
@@ -180,9 +196,9 @@ class AttributionResult:
         return f"{self.method}__{self.reference}.npz"
 
 
-def attribute(model, X, method: str, reference: str | None = None, *, n_refs: int = DEFAULT_N_REFS,
-              n_steps: int = DEFAULT_N_STEPS, batch_size: int | None = None, device=None, random_state=0,
-              verbose: bool = False) -> AttributionResult:
+def attribute(model, X, method: str, reference: str | None = None, *, rows: slice | None = None,
+              n_refs: int = DEFAULT_N_REFS, n_steps: int = DEFAULT_N_STEPS, conv_mapping: str | None = None,
+              batch_size: int | None = None, device=None, random_state=0, verbose: bool = False) -> AttributionResult:
     """Run one method with one reference.
 
     Parameters
@@ -195,10 +211,17 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
         A name from :data:`METHODS`, with optional suffixes (see the module docstring).
     reference : str, optional
         ``none`` for reference-free methods; else a reference name. Default: the method's default.
+    rows : slice, optional
+        Explain only ``X[rows]``, with the references the whole of ``X`` would give them (shuffles keyed
+        on the sequence's index in ``X``, base frequencies of all of ``X``): the rows of a full run, to
+        float32 rounding. Default: all of ``X``.
     n_refs : int, default 20
         Shuffles per sequence for ``shuffled``.
     n_steps : int, default 20
         Integrated Gradients steps (unless the method name sets them).
+    conv_mapping : {"linear", "average"}, optional
+        How last-layer position scores map to bases (``gradcam_last``); default linear interpolation,
+        the paper's choice. First-layer methods always average over covering positions, as the paper.
     batch_size : int, optional
         Default: each function's own.
     device : str or torch.device, optional
@@ -209,8 +232,17 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
     -------
     AttributionResult
     """
+    from regsim.models.gkmsvm import GkmSVMModel
+
     X = validate_inputs(X)
     spec, kwargs = parse_method(method, n_steps)
+    function = spec.function
+    if isinstance(model, GkmSVMModel):
+        if method not in GKMSVM_METHODS:
+            raise UserError(f"method {method!r} needs a neural network; a gkm-SVM takes {', '.join(GKMSVM_METHODS)}")
+        function = GKMSVM_METHODS[method]
+    elif function is gkmexplain:
+        raise UserError("method 'gkmexplain' explains gkm-SVMs (`regsim train --arch gkmsvm`), not neural networks")
     reference = reference or spec.default_reference
     if not spec.needs_reference:
         if reference != "none":
@@ -221,17 +253,25 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
             raise UserError(f"method {method!r} does not accept reference {reference!r}")
         kwargs["references"] = reference
         kwargs["n_refs"] = count
+    if rows is not None:
+        rows = slice(*rows.indices(X.shape[0]))
+        if spec.needs_reference:
+            kwargs["references"] = ReferenceSource(reference, X, n_refs=count, random_state=random_state).batch(
+                rows, X[rows])
+        X = X[rows]
     kwargs.update(spec.options)
+    if conv_mapping is not None and "mapping" in spec.options:
+        kwargs["mapping"] = conv_mapping
     tail = {"device": device, "random_state": random_state, "verbose": verbose}
     if batch_size is not None:
         tail["batch_size"] = int(batch_size)
-    if spec.function in (deeplift, deepshap, integrated_gradients):
+    if function in (deeplift, deepshap, integrated_gradients, gkmexplain):
         kwargs["hypothetical"] = True
     if spec.completeness:
         kwargs["return_completeness"] = True
 
     start = time.perf_counter()
-    output = spec.function(model, X, **kwargs, **tail)
+    output = function(model, X, **kwargs, **tail)
     seconds = time.perf_counter() - start
 
     completeness = None
@@ -249,7 +289,7 @@ def attribute(model, X, method: str, reference: str | None = None, *, n_refs: in
         arrays["output_difference"] = completeness.output_difference.astype(np.float64)
         arrays["attribution_sum"] = completeness.attribution_sum.astype(np.float64)
     settings = {k: v for k, v in kwargs.items() if k not in ("hypothetical", "return_completeness", "references")}
-    settings.update({"function": f"{spec.function.__module__}.{spec.function.__name__}",
+    settings.update({"function": f"{function.__module__}.{function.__name__}",
                      "batch_size": tail.get("batch_size"), "random_state": random_state})
     return AttributionResult(method, reference, arrays, settings, seconds, completeness)
 
@@ -266,36 +306,6 @@ def save_npz(path, **arrays) -> None:
             info.external_attr = 0o644 << 16
             archive.writestr(info, buffer.getvalue())
     tmp.replace(path)
-
-
-def write_result(result: AttributionResult, out_dir, X: np.ndarray, ids, *, modisco: bool = False) -> dict:
-    """Write ``<method>__<reference>.npz`` (and modisco-lite inputs) and return its summary entry."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ids = np.asarray([str(i) for i in ids], dtype=np.str_)
-    save_npz(out_dir / result.file_name, **result.arrays, ids=ids, sequences=X.astype(np.float32))
-    entry = {
-        "file": result.file_name,
-        "method": result.method,
-        "reference": result.reference,
-        "shape": list(result.attributions.shape),
-        "arrays": sorted([*result.arrays, "ids", "sequences"]),
-        "n_sequences": int(X.shape[0]),
-        "seconds": round(result.seconds, 3),
-        "sequences_per_second": round(X.shape[0] / result.seconds, 3) if result.seconds > 0 else None,
-        "settings": result.settings,
-    }
-    if result.completeness is not None:
-        entry.update(result.completeness.summary())
-    if modisco and result.attributions.ndim == 3:
-        folder = out_dir / "modisco"
-        folder.mkdir(exist_ok=True)
-        if not (folder / "ohe.npz").exists():
-            save_npz(folder / "ohe.npz", arr_0=X.astype(np.float32))
-        scores = result.arrays.get("hypothetical", result.attributions)
-        save_npz(folder / result.file_name, arr_0=scores)
-        entry["modisco"] = f"modisco/{result.file_name}"
-    return entry
 
 
 def plan(methods: list[str], references: list[str] | None, n_steps: int = DEFAULT_N_STEPS) -> list[tuple[str, str]]:
@@ -319,11 +329,20 @@ def plan(methods: list[str], references: list[str] | None, n_steps: int = DEFAUL
     return runs
 
 
+#: Sequences per shard of ``regsim attribute`` (memory is bounded by one shard of every array).
+DEFAULT_SHARD_SIZE = 512
+
+
 def run_attributions(model, X, ids, methods: list[str], references: list[str] | None, out_dir, *,
-                     n_refs: int = DEFAULT_N_REFS, n_steps: int = DEFAULT_N_STEPS, batch_size: int | None = None,
-                     device=None, random_state=0, verbose: bool = False, modisco: bool = False,
-                     metadata: dict | None = None, log=print) -> dict:
+                     n_refs: int = DEFAULT_N_REFS, n_steps: int = DEFAULT_N_STEPS, shard_size: int = DEFAULT_SHARD_SIZE,
+                     batch_size: int | None = None, device=None, random_state=0, verbose: bool = False,
+                     modisco: bool = False, metadata: dict | None = None, log=print) -> dict:
     """Run every method x reference, write the files and ``summary.json`` (merged with an existing one).
+
+    Sequences are explained ``shard_size`` at a time and every shard is written to disk at once
+    (:mod:`._shards`), so memory is bounded by a shard; the final ``<method>__<reference>.npz`` is
+    assembled from the shards by streaming. Under ``accelerate launch --num_processes N`` the shards are
+    shared among the processes and the main process assembles the same files.
 
     Parameters
     ----------
@@ -336,23 +355,33 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
         See :func:`plan`.
     out_dir : path
     n_refs, n_steps, batch_size, device, random_state, verbose
-        As in :func:`attribute`.
+        As in :func:`attribute`; ``device`` defaults to the one accelerate assigns to this process.
+    shard_size : int, default 512
+        Sequences per shard.
     modisco : bool, default False
         Also write modisco-lite inputs (``modisco/ohe.npz`` and one ``arr_0`` file per run).
     metadata : dict, optional
         Extra top-level fields for ``summary.json`` (model, dataset, split, ...).
     log : callable, default print
-        Receives one line per finished run.
+        Receives one line per finished run (main process only).
 
     Returns
     -------
     dict
-        The summary written to ``summary.json``.
+        The summary written to ``summary.json`` (empty in the other processes).
     """
+    from ._shards import Processes
+
     X = validate_inputs(X)
     if len(ids) != len(X):
         raise UserError(f"{len(ids)} ids for {len(X)} sequences")
+    if shard_size < 1:
+        raise UserError(f"shard_size must be a positive integer, got {shard_size}")
     runs = plan(methods, references, n_steps)
+    processes = Processes()
+    if processes.device is not None and device is None:
+        device = processes.device
+        model = model.to(device)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} is a file; give a folder for the attribution files")
@@ -360,10 +389,12 @@ def run_attributions(model, X, ids, methods: list[str], references: list[str] | 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"cannot create {out_dir}: {error.strerror}") from None
+    run = dict(n_refs=n_refs, n_steps=n_steps, shard_size=shard_size, batch_size=batch_size, device=device,
+               random_state=random_state, verbose=verbose, modisco=modisco, metadata=metadata, log=log)
+    if not processes.main:  # the main process holds the output folder for all of them
+        return _run_into(model, X, ids, runs, out_dir, processes, **run)
     with output_lock(out_dir / "summary.json"):
-        return _run_into(model, X, ids, runs, out_dir, n_refs=n_refs, n_steps=n_steps, batch_size=batch_size,
-                         device=device, random_state=random_state, verbose=verbose, modisco=modisco,
-                         metadata=metadata, log=log)
+        return _run_into(model, X, ids, runs, out_dir, processes, **run)
 
 
 def _read_summary(path: Path) -> dict:
@@ -381,25 +412,72 @@ def _read_summary(path: Path) -> dict:
     return summary
 
 
-def _run_into(model, X, ids, runs, out_dir: Path, *, n_refs, n_steps, batch_size, device, random_state, verbose,
-              modisco, metadata, log) -> dict:
+def _run_into(model, X, ids, runs, out_dir: Path, processes, *, n_refs, n_steps, shard_size, batch_size, device,
+              random_state, verbose, modisco, metadata, log) -> dict:
+    from regsim.dataset_builder.core.log import progress
+
+    from ._shards import assemble, remove_shards, shard_folder, write_shard
+
     summary_path = out_dir / "summary.json"
     summary = _read_summary(summary_path)
     entries = {e["file"]: e for e in summary.get("files", [])}
     summary.update(metadata or {})
     summary.update({"n_sequences": int(X.shape[0]), "sequence_length": int(X.shape[-1]),
                     "n_refs": int(n_refs), "n_steps": int(n_steps), "random_state": random_state})
-    for method, reference in runs:
-        result = attribute(model, X, method, reference, n_refs=n_refs, n_steps=n_steps, batch_size=batch_size,
-                           device=device, random_state=random_state, verbose=verbose)
-        entry = write_result(result, out_dir, X, ids, modisco=modisco)
-        entries[entry["file"]] = entry
-        summary["files"] = sorted(entries.values(), key=lambda e: e["file"])
-        write_atomic(summary_path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
-        note = ""
-        if result.completeness is not None:
-            c = result.completeness.summary()
-            note = f", completeness max rel {c['completeness_max_rel']:.2e}"
-        log(f"{entry['file']}: {entry['shape']} in {entry['seconds']:.1f} s "
-            f"({entry['sequences_per_second']} seq/s{note})")
+    ids = np.asarray([str(i) for i in ids], dtype=np.str_)
+    shards = [slice(a, min(a + shard_size, len(X))) for a in range(0, len(X), shard_size)]
+    mine = [k for k in range(len(shards)) if processes.mine(k)]
+    total = len(runs) * sum(shards[k].stop - shards[k].start for k in mine)
+    with progress(total=total, desc="Attributing", unit="seq", verbose=verbose and processes.main) as bar:
+        for method, reference in runs:
+            started = time.perf_counter()
+            file_name = f"{method}__{reference}.npz"
+            folder = shard_folder(out_dir, file_name)
+            for k in mine:
+                result = attribute(model, X, method, reference, rows=shards[k], n_refs=n_refs, n_steps=n_steps,
+                                   batch_size=batch_size, device=device, random_state=random_state)
+                write_shard(folder, k, {**result.arrays, "sequences": X[shards[k]]})
+                bar.update(shards[k].stop - shards[k].start)
+                if k == 0:
+                    first = result
+            processes.wait()
+            if not processes.main:
+                continue
+            layout = [(name, name) for name in first.arrays] + [("ids", ids), ("sequences", "sequences")]
+            shapes = assemble(folder, len(shards), out_dir / file_name, layout)
+            seconds = time.perf_counter() - started
+            entry = {
+                "file": file_name,
+                "method": method,
+                "reference": first.reference,
+                "shape": list(shapes["attributions"]),
+                "arrays": sorted(shapes),
+                "n_sequences": int(X.shape[0]),
+                "seconds": round(seconds, 3),
+                "sequences_per_second": round(X.shape[0] / seconds, 3) if seconds > 0 else None,
+                "settings": first.settings,
+                "processes": processes.count,
+            }
+            if first.completeness is not None:
+                with np.load(out_dir / file_name) as data:
+                    entry.update(Completeness(data["output_difference"], data["attribution_sum"]).summary())
+            if modisco and len(shapes["attributions"]) == 3:
+                (out_dir / "modisco").mkdir(exist_ok=True)
+                if not (out_dir / "modisco" / "ohe.npz").exists():
+                    assemble(folder, len(shards), out_dir / "modisco" / "ohe.npz", [("arr_0", "sequences")])
+                scores = "hypothetical" if "hypothetical" in first.arrays else "attributions"
+                assemble(folder, len(shards), out_dir / "modisco" / file_name, [("arr_0", scores)])
+                entry["modisco"] = f"modisco/{file_name}"
+            entries[file_name] = entry
+            summary["files"] = sorted(entries.values(), key=lambda e: e["file"])
+            write_atomic(summary_path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
+            note = ""
+            if first.completeness is not None:
+                note = f", completeness max rel {entry['completeness_max_rel']:.2e}"
+            log(f"{file_name}: {entry['shape']} in {entry['seconds']:.1f} s "
+                f"({entry['sequences_per_second']} seq/s{note})")
+    processes.wait()
+    if not processes.main:
+        return {}
+    remove_shards(out_dir)
     return summary

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from regsim.dataset_builder.core.cli import add_verbose
 
 _METHODS_HELP = (
     "ism, saliency, grad_x_input, integrated_gradients, deeplift, deepshap, gradcam_last, gradcam_first, "
-    "zheng, grad_x_act_first, deeplift_first; suffix _offsimplex for the gradient-based ones, "
+    "zheng, grad_x_act_first, deeplift_first, deeplift_rsconv, deepshap_rsconv; gkmexplain and ism for gkm-SVMs; suffix _offsimplex for the gradient-based ones, "
     "integrated_gradients_<K>steps for K steps"
 )
 
@@ -37,8 +38,12 @@ def register(subparsers) -> None:
     parser.add_argument("--n-steps", type=int, default=20, help="Integrated Gradients steps (default 20)")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="explain the first N sequences of the split")
     parser.add_argument("--batch-size", type=int, default=None, help="rows per forward pass (default: per method)")
+    parser.add_argument("--shard-size", type=int, default=512, metavar="N",
+                        help="sequences per shard written to disk as it is computed; memory is bounded by one shard "
+                        "(default 512). Under `accelerate launch --multi_gpu --num_processes P` the processes share the shards")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffled references (default 0)")
-    parser.add_argument("--device", default=None, help="torch device (default cpu)")
+    parser.add_argument("--device", default=None,
+                        help="torch device, e.g. cuda:0 (default cpu; under accelerate launch: each process's own)")
     parser.add_argument("--modisco", action="store_true", help="also write modisco-lite inputs under ATTR_DIR/modisco/")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--out", required=True, metavar="ATTR_DIR", help="output folder (created; summary.json is merged)")
@@ -62,6 +67,9 @@ def _attribute(args: argparse.Namespace) -> int:
         raise UserError(f"--limit must be a positive integer, got {args.limit}")
     if args.n_refs < 1 or args.n_steps < 1:
         raise UserError("--n-refs and --n-steps must be positive integers")
+    if args.shard_size < 1 or (args.batch_size is not None and args.batch_size < 1):
+        raise UserError("--shard-size and --batch-size must be positive integers")
+    say = print if int(os.environ.get("RANK", "0")) == 0 else (lambda *a, **k: None)  # accelerate launch: one voice
     methods, references = _names(args.methods), _names(args.references)
     if not methods:
         raise UserError("--methods is empty")
@@ -72,7 +80,7 @@ def _attribute(args: argparse.Namespace) -> int:
     if X.shape[-1] != expected:
         raise UserError(f"--model {args.model} takes {expected}-bp sequences, but --dataset {args.dataset} "
                         f"holds {X.shape[-1]}-bp sequences")
-    print(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {args.dataset} "
+    say(f"regsim attribute: {len(ids)} sequences of {X.shape[-1]} bp from {args.dataset} "
           f"({info['config'] or 'default'}/{args.split}), model {args.model}")
     metadata = {
         "model": str(args.model),
@@ -83,8 +91,8 @@ def _attribute(args: argparse.Namespace) -> int:
     }
     run_attributions(
         model, X, ids, methods, references, args.out, n_refs=args.n_refs, n_steps=args.n_steps,
-        batch_size=args.batch_size, device=args.device, random_state=args.seed, verbose=not args.quiet,
-        modisco=args.modisco, metadata=metadata, log=lambda line: print(f"regsim attribute: {line}"),
+        shard_size=args.shard_size, batch_size=args.batch_size, device=args.device, random_state=args.seed,
+        verbose=not args.quiet, modisco=args.modisco, metadata=metadata, log=lambda line: say(f"regsim attribute: {line}"),
     )
-    print(f"regsim attribute: wrote {args.out}/summary.json")
+    say(f"regsim attribute: wrote {args.out}/summary.json")
     return 0

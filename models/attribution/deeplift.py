@@ -239,9 +239,138 @@ class RescaleRules:
         return _Secant.apply(r_in, r_out, secant)
 
 
+def dense_units(model: nn.Module) -> list[tuple[nn.Linear, nn.Module | None, nn.Module]]:
+    """The dense layers' nonlinearities: ``(linear, batch_norm or None, activation)`` for every
+    ``nn.Linear`` directly followed, inside an ``nn.Sequential``, by an elementwise nonlinearity
+    (with an ``nn.BatchNorm1d`` between them or not)."""
+    units = []
+    for container in model.modules():
+        if not isinstance(container, nn.Sequential):
+            continue
+        children = list(container.children())
+        for i, linear in enumerate(children):
+            if not isinstance(linear, nn.Linear):
+                continue
+            norm = children[i + 1] if i + 1 < len(children) and isinstance(children[i + 1], nn.BatchNorm1d) else None
+            j = i + 1 + (norm is not None)
+            if j < len(children) and isinstance(children[j], ELEMENTWISE_NONLINEAR):
+                units.append((linear, norm, children[j]))
+    return units
+
+
+class _RevealCancel(torch.autograd.Function):
+    """Value ``r_out``; backward: RevealCancel multipliers of a dense unit's input ``r_lin``.
+
+    ``pos_mult`` / ``neg_mult`` ``(P, out)`` are the activation's multipliers of the positive and
+    negative parts of its input change; ``weight`` ``(out, in)`` the dense weights (batch-norm scale
+    folded in); ``d_in`` ``(P, in)`` the change of the dense layer's input. Input ``j`` inherits, through
+    weight ``w_ij``, the multiplier of the part its term ``w_ij d_in_j`` went to (the mean of both when
+    ``d_in_j = 0``), as the ``deeplift`` package does.
+    """
+
+    @staticmethod
+    def forward(ctx, r_lin, r_out, pos_mult, neg_mult, weight, d_in):
+        ctx.save_for_backward(pos_mult, neg_mult, weight, d_in)
+        return r_out
+
+    @staticmethod
+    def backward(ctx, grad):
+        pos_mult, neg_mult, weight, d_in = ctx.saved_tensors
+        g_pos, g_neg = grad * pos_mult, grad * neg_mult
+        w_pos, w_neg = weight.clamp(min=0), weight.clamp(max=0)
+        up = g_pos @ w_pos + g_neg @ w_neg  # inputs that increased
+        down = g_pos @ w_neg + g_neg @ w_pos  # inputs that decreased
+        still = (0.5 * (g_pos + g_neg)) @ weight
+        m = torch.where(d_in > 0, up, torch.where(d_in < 0, down, still))
+        return m, None, None, None, None, None
+
+
+class RevealCancelRules(RescaleRules):
+    """DeepLIFT's "RSConv" rules: Rescale everywhere except on the dense layers' nonlinearities, which
+    take RevealCancel (Shrikumar et al. 2017, section 3.5.3).
+
+    For a dense unit with pre-activation change ``d = d+ + d-`` (``d+`` / ``d-``: the sums of its
+    positive / negative terms ``w_ij (x_j - r_j)``) and activation ``f`` at reference pre-activation
+    ``r``::
+
+        dy+ = 1/2 (f(r + d+) - f(r)) + 1/2 (f(r + d) - f(r + d-))
+        dy- = 1/2 (f(r + d-) - f(r)) + 1/2 (f(r + d) - f(r + d+))
+
+    with ``dy+ + dy- = f(r + d) - f(r)``; the multipliers ``dy+ / d+`` and ``dy- / d-`` go back
+    through the dense weights by the sign of each term, so summation-to-delta holds exactly.
+    Used as :class:`RescaleRules`.
+    """
+
+    def __init__(self, model: nn.Module, eps: float = RESCALE_EPS):
+        super().__init__(model, eps)
+        self.units = dense_units(model)
+        self._linear = {id(linear): (linear, norm) for linear, norm, _ in self.units}
+        self._activation = {id(act): linear for linear, _, act in self.units}
+        self.modules = self.modules + [linear for linear, _, _ in self.units]
+        self._stash = {}
+
+    def _capture(self, module, original, x_in, x_out):
+        if id(module) in self._linear:
+            return x_in, x_out, None
+        return RescaleRules._capture(module, original, x_in, x_out)
+
+    def _apply(self, module, original, cache, r_in):
+        if id(module) in self._linear:
+            # The unit's activation back-propagates to this input itself; the path through the dense
+            # layer (and batch norm) carries values only.
+            self._stash[id(module)] = (r_in, cache[0])
+            return original(r_in.detach())
+        if id(module) not in self._activation:
+            return super()._apply(module, original, cache, r_in)
+        linear = self._activation[id(module)]
+        r_lin, x_lin = self._stash.pop(id(linear))
+        norm = self._linear[id(linear)][1]
+        x_pre, x_out, _ = cache
+        with torch.no_grad():
+            weight = linear.weight.double()
+            if norm is not None:
+                weight = weight * (norm.weight.double() / torch.sqrt(norm.running_var.double() + norm.eps))[:, None]
+            n = r_in.shape[0] // x_pre.shape[0]
+            d_in = x_lin.double().repeat_interleave(n, 0) - r_lin.detach().double()
+            plus, minus = d_in.clamp(min=0), d_in.clamp(max=0)
+            d_pos = plus @ weight.clamp(min=0).T + minus @ weight.clamp(max=0).T
+            d_neg = minus @ weight.clamp(min=0).T + plus @ weight.clamp(max=0).T
+            r_pre = r_in.double()
+            f = lambda z: original(z.to(r_in.dtype)).double()  # noqa: E731
+            f_r, f_x = f(r_pre), x_out.double().repeat_interleave(n, 0)
+            f_pos, f_neg = f(r_pre + d_pos), f(r_pre + d_neg)
+            dy_pos = 0.5 * (f_pos - f_r) + 0.5 * (f_x - f_neg)
+            dy_neg = 0.5 * (f_neg - f_r) + 0.5 * (f_x - f_pos)
+            # Where a part is ~0 its multiplier is the limit of dy/d: 1/2 (f'(r) + f'(r + other part)).
+            pos_mult = _ratio(dy_pos, d_pos, lambda: 0.5 * (_slope(f, r_pre) + _slope(f, r_pre + d_neg)), self.eps)
+            neg_mult = _ratio(dy_neg, d_neg, lambda: 0.5 * (_slope(f, r_pre) + _slope(f, r_pre + d_pos)), self.eps)
+            r_out = original(r_in)
+        dtype = r_in.dtype
+        return _RevealCancel.apply(r_lin, r_out, pos_mult.to(dtype), neg_mult.to(dtype), weight.to(dtype),
+                                   d_in.to(dtype))
+
+
+def _slope(f, z: torch.Tensor) -> torch.Tensor:
+    with torch.enable_grad():
+        z = z.detach().requires_grad_()
+        y = f(z)
+        return torch.autograd.grad(y, z, torch.ones_like(y))[0]
+
+
+def _ratio(dy: torch.Tensor, d: torch.Tensor, limit, eps: float) -> torch.Tensor:
+    small = d.abs() < eps
+    ratio = dy / d.masked_fill(small, 1.0)
+    return torch.where(small, limit(), ratio) if small.any() else ratio
+
+
+RULES = {"rescale": RescaleRules, "revealcancel": RevealCancelRules}
+
+
 def deeplift_passes(model: nn.Module, X: np.ndarray, source: ReferenceSource, *, layer: nn.Module | None = None,
-                    batch_size: int = DEFAULT_BATCH_SIZE, device=None, verbose: bool = False, desc: str = "deeplift"):
+                    rule: str = "rescale", batch_size: int = DEFAULT_BATCH_SIZE, device=None, verbose: bool = False, desc: str = "deeplift"):
     """Run DeepLIFT over ``X`` chunk by chunk (the engine behind every DeepLIFT function).
+
+    ``rule``: ``"rescale"`` (:class:`RescaleRules`) or ``"revealcancel"`` (:class:`RevealCancelRules`).
 
     Yields
     ------
@@ -257,7 +386,7 @@ def deeplift_passes(model: nn.Module, X: np.ndarray, source: ReferenceSource, *,
     def capture(module, inputs, output):
         captured["act"] = output
 
-    with evaluating(model, device) as device, RescaleRules(model) as rules, progress(total=len(X), desc=desc, unit="seq", verbose=verbose) as bar:
+    with evaluating(model, device) as device, _rules(rule)(model) as rules, progress(total=len(X), desc=desc, unit="seq", verbose=verbose) as bar:
         handle = layer.register_forward_hook(capture) if layer is not None else None
         try:
             for index in batch_slices(len(X), per_chunk):
@@ -299,6 +428,7 @@ def deeplift(
     references="zeros",
     *,
     n_refs: int = DEFAULT_N_REFS,
+    rule: str = "rescale",
     off_simplex: bool = False,
     hypothetical: bool = False,
     return_completeness: bool = False,
@@ -307,7 +437,7 @@ def deeplift(
     random_state=0,
     verbose: bool = False,
 ):
-    """DeepLIFT (Rescale rule) of the logit, averaged over the references of each sequence.
+    """DeepLIFT (Rescale rule, or RevealCancel on the dense layers) of the logit, averaged over the references of each sequence.
 
     Parameters
     ----------
@@ -321,6 +451,9 @@ def deeplift(
         (see :mod:`models.attribution.references`).
     n_refs : int, default 20
         Shuffles per sequence for ``"shuffled"``.
+    rule : {"rescale", "revealcancel"}, default "rescale"
+        ``"revealcancel"``: RevealCancel on the dense layers' nonlinearities, Rescale elsewhere
+        (deeplift's genomics default, the paper's "RSConv"; :class:`RevealCancelRules`).
     off_simplex : bool, default False
         Subtract the per-position mean over bases from the multipliers (Majdandzic et al. 2023;
         changes nothing for references whose columns sum to 1).
@@ -347,8 +480,8 @@ def deeplift(
     source = ReferenceSource(references, X, n_refs=n_refs, random_state=random_state)
     out = np.zeros_like(X)
     parts = []
-    for chunk in deeplift_passes(model, X, source, batch_size=batch_size, device=device, verbose=verbose,
-                                 desc="deeplift"):
+    for chunk in deeplift_passes(model, X, source, rule=rule, batch_size=batch_size, device=device,
+                                 verbose=verbose, desc="deeplift"):
         x, refs, m = chunk["x"], chunk["refs"], chunk["multipliers"]
         if off_simplex:
             m = off_simplex_correction(m)
@@ -369,6 +502,7 @@ def deepshap(
     references="shuffled",
     *,
     n_refs: int = DEFAULT_N_REFS,
+    rule: str = "rescale",
     off_simplex: bool = False,
     hypothetical: bool = False,
     return_completeness: bool = False,
@@ -379,7 +513,7 @@ def deepshap(
 ):
     """DeepSHAP: :func:`deeplift` averaged over ``n_refs`` references per sequence (default: 20
     dinucleotide shuffles of each sequence). Parameters and returns as :func:`deeplift`."""
-    return deeplift(model, X, references, n_refs=n_refs, off_simplex=off_simplex, hypothetical=hypothetical,
+    return deeplift(model, X, references, n_refs=n_refs, rule=rule, off_simplex=off_simplex, hypothetical=hypothetical,
                     return_completeness=return_completeness, batch_size=batch_size, device=device,
                     random_state=random_state, verbose=verbose)
 
@@ -432,6 +566,12 @@ def deeplift_layer(
         parts.append(Completeness(difference.cpu().numpy(), scores.sum(dim=1).cpu().numpy()))
     completeness = _checked(Completeness.concatenate(parts))
     return (out, completeness) if return_completeness else out
+
+
+def _rules(rule: str):
+    if rule not in RULES:
+        raise ValueError(f"unknown DeepLIFT rule {rule!r}; choose from {', '.join(RULES)}")
+    return RULES[rule]
 
 
 def _checked(completeness: Completeness) -> Completeness:

@@ -11,7 +11,8 @@ respect to them:
 
 Position scores become base scores by receptive-field averaging (base ``j`` gets the mean over the
 positions whose effective receptive field contains it, strides and pooling included; see
-:mod:`models.attribution.receptive_field`). ``layer="first"`` / ``"last"`` take the model's
+:mod:`models.attribution.receptive_field`), or, for :func:`gradcam` with ``mapping="linear"``, by
+linear interpolation between receptive-field centres. ``layer="first"`` / ``"last"`` take the model's
 ``first_conv_activation`` / ``last_conv_activation`` (the rectified maps GradCAM is defined on) when
 it names them, else ``first_conv`` / ``last_conv``, else the first / last ``nn.Conv1d``.
 DeepLIFT at a layer is :func:`models.attribution.deeplift.deeplift_layer`.
@@ -38,7 +39,7 @@ from .receptive_field import receptive_field
 DEFAULT_BATCH_SIZE = 128
 
 
-def _layer_method(model, X, layer, score, *, input_gradient, batch_size, device, verbose, desc):
+def _layer_method(model, X, layer, score, *, input_gradient, batch_size, device, verbose, desc, mapping="average"):
     X = validate_inputs(X)
     module = resolve_layer(model, layer)
     field = receptive_field(model, module, X.shape[-1], device=device)
@@ -50,7 +51,7 @@ def _layer_method(model, X, layer, score, *, input_gradient, batch_size, device,
                                                  input_gradient=input_gradient)
             if act.ndim != 3:
                 raise ValueError(f"layer {type(module).__name__} outputs shape {tuple(act.shape)}; expected (N, C, P)")
-            out[index] = field.to_bases(score(act, grad_act).double().cpu().numpy())
+            out[index] = field.to_bases(score(act, grad_act).double().cpu().numpy(), mapping)
             if input_gradient:
                 grads[index] = grad_x.cpu().numpy()
             bar.update(index.stop - index.start)
@@ -66,8 +67,8 @@ def _grad_x_act_scores(act: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return (grad * act).sum(dim=1)
 
 
-def gradcam(model: nn.Module, X, *, layer="last", batch_size: int = DEFAULT_BATCH_SIZE, device=None,
-            random_state=0, verbose: bool = False) -> np.ndarray:
+def gradcam(model: nn.Module, X, *, layer="last", mapping: str = "average", batch_size: int = DEFAULT_BATCH_SIZE,
+            device=None, random_state=0, verbose: bool = False) -> np.ndarray:
     """GradCAM at a convolution layer, mapped to bases.
 
     Parameters
@@ -78,6 +79,10 @@ def gradcam(model: nn.Module, X, *, layer="last", batch_size: int = DEFAULT_BATC
         ``(N, 4, L)`` one-hot sequences.
     layer : nn.Module or str, default "last"
         ``"last"``, ``"first"``, a module of ``model`` or an attribute path.
+    mapping : {"average", "linear"}, default "average"
+        How position scores become base scores (:meth:`ReceptiveField.to_bases`): receptive-field
+        averaging, or linear interpolation between receptive-field centres (the paper's choice for the
+        last layer; ``regsim attribute``'s ``gradcam_last`` uses it).
     batch_size : int, default 128
         Sequences per pass.
     device : str or torch.device, optional
@@ -93,7 +98,7 @@ def gradcam(model: nn.Module, X, *, layer="last", batch_size: int = DEFAULT_BATC
         ``(N, L)`` float32, non-negative.
     """
     return _layer_method(model, X, layer, _gradcam_scores, input_gradient=False, batch_size=batch_size,
-                         device=device, verbose=verbose, desc="gradcam")
+                         device=device, verbose=verbose, desc="gradcam", mapping=mapping)
 
 
 def grad_x_act(model: nn.Module, X, *, layer="first", batch_size: int = DEFAULT_BATCH_SIZE, device=None,

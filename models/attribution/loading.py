@@ -13,7 +13,8 @@ from ..devices import torch_device
 
 
 def load_model(model_dir, device=None):
-    """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode.
+    """``AutoModelForSequenceClassification.from_pretrained(model_dir)`` in eval mode, or a gkm-SVM
+    (:class:`models.gkmsvm.GkmSVMModel`) for a folder written by ``regsim train --arch gkmsvm``.
 
     Importing :mod:`regsim.models` (this module's parent) registered regsim's auto classes.
     """
@@ -27,6 +28,10 @@ def load_model(model_dir, device=None):
         raise UserError(f"model folder {model_dir} does not exist")
     if not (path / "config.json").exists():
         raise UserError(f"model folder {model_dir} has no config.json; give a folder written by `regsim train`")
+    from regsim.models.gkmsvm import is_gkmsvm_folder, load_gkmsvm
+
+    if is_gkmsvm_folder(path):
+        return load_gkmsvm(path)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(path))
     except Exception as error:  # noqa: BLE001 - truncated weights, garbled config, ...: all the user's file
@@ -56,19 +61,12 @@ def load_sequences(dataset, config=None, split: str = "test", *, limit: int | No
     info : dict
         ``config`` (the resolved config name).
     """
-    from regsim.dataset_builder.format import read_dataset
+    from regsim.dataset_builder.format import read_split
 
-    data = read_dataset(dataset, config)
-    if split not in data:
-        raise UserError(f"dataset {dataset} has no split {split!r}; it has {', '.join(data)}")
-    table = data[split]
-    if "sequence" not in table.column_names:
-        raise UserError(f"dataset {dataset} split {split}: no 'sequence' column (columns: {table.column_names})")
+    table = read_split(dataset, config, split, columns=("sequence",))
     n = len(table) if limit is None else min(limit, len(table))
     table = table.select(range(n))
     sequences = list(table["sequence"])
     ids = [str(i) for i in table["id"]] if "id" in table.column_names else [str(i) for i in range(n)]
     resolved = table.info.config_name or config
-    if n == 0:
-        raise UserError(f"dataset {dataset} split {split} is empty")
     return ids, one_hot_encode(sequences).astype(np.float32), {"config": resolved}

@@ -169,15 +169,26 @@ class ReceptiveField:
         data = np.ones(len(rows), dtype=np.float64)
         return sparse.csr_matrix((data, (rows, cols.astype(np.int64))), shape=(len(self.start), self.length))
 
-    def to_bases(self, scores: np.ndarray) -> np.ndarray:
-        """Map ``(N, P)`` layer scores to ``(N, L)`` base scores by receptive-field averaging.
+    def to_bases(self, scores: np.ndarray, mapping: str = "average") -> np.ndarray:
+        """Map ``(N, P)`` layer scores to ``(N, L)`` base scores.
 
-        Base ``j`` gets the mean of ``scores[:, p]`` over the positions ``p`` whose receptive field
-        contains ``j``; a base no position reads gets 0.
+        ``mapping="average"``: base ``j`` gets the mean of ``scores[:, p]`` over the positions ``p``
+        whose receptive field contains ``j``; a base no position reads gets 0. ``mapping="linear"``:
+        each position's score sits at the centre of its receptive field and bases get the linear
+        interpolation between neighbouring centres (held constant beyond the outermost ones), the
+        paper's mapping for the last conv layer, whose few positions each read most of the sequence.
         """
         scores = np.asarray(scores, dtype=np.float64)
         if scores.ndim != 2 or scores.shape[1] != len(self.start):
             raise UserError(f"scores must be (N, {len(self.start)}), got {scores.shape}")
+        if mapping == "linear":
+            read = self.stop > self.start
+            centres = (self.start[read] + self.stop[read] - 1) / 2.0
+            bases = np.arange(self.length)
+            return np.stack([np.interp(bases, centres, row[read]) for row in scores]).astype(np.float32) \
+                if len(scores) else np.zeros((0, self.length), dtype=np.float32)
+        if mapping != "average":
+            raise UserError(f"unknown conv mapping {mapping!r}; choose 'average' or 'linear'")
         m = self.matrix()
         counts = np.asarray(m.sum(axis=0)).ravel()
         total = np.asarray(m.T.dot(scores.T)).T
