@@ -3,7 +3,9 @@
 The top of the stack: each layer's ``commands`` module adds its subcommands with
 ``register(subparsers)`` (``build`` and ``publish`` from :mod:`regsim.dataset_builder.commands`;
 ``train``, ``push-model`` and ``attribute`` from :mod:`regsim.models.commands`; ``score``, ``plot``,
-``motifs`` and ``benchmark`` from :mod:`regsim.metrics.benchmark.commands`). Only the layer that owns the subcommand being run is
+``motifs`` and ``benchmark`` from :mod:`regsim.metrics.benchmark.commands`); for ``build --motifs denovo``
+it also hands the dataset builder the models layer's motif discovery (:func:`_discover_denovo`). Only the
+layer that owns the subcommand being run is
 imported, so ``regsim --help`` and ``regsim build`` never import torch; the one-line help of the
 listing lives in :data:`SUBCOMMANDS`.
 """
@@ -70,7 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
+    if command == "build":
+        args.discover = _discover_denovo
     return run_handler(args)
+
+
+def _discover_denovo(positives, background, *, random_state, verbose):
+    """``regsim build --motifs denovo``: discovery lives in the models layer, above the dataset builder,
+    so the command hands it to ``build_dataset`` as its ``discover`` callable."""
+    from .models.denovo import discover_motifs
+
+    return discover_motifs(positives, background, random_state=random_state, verbose=verbose)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ from .enrichment import (
     motif_enrichment,
     write_enrichment_table,
 )
+from .discovered import DENOVO
+from .redundancy import DEFAULT_Q_THRESHOLD, collapse_redundant
+from .truth_summary import COLLAPSE_SENTENCE, coverage_sentence, enrichment_notes, note_header, truth_coverage
 from .core.errors import UserError
 from .core.io import replace_folder, sha256
 from .format import SPLIT_ORDER, SplitWriter, dataset_info, is_dataset_folder, write_manifest
@@ -87,6 +90,7 @@ class BuildSettings:
     min_hits: int | None = None
     min_enrichment: float = 1.25
     max_motifs: int | None = 20
+    collapse_redundant: bool = False
     enrichment_weight: str = "authors"
     gc_match: bool = False
     split_fractions: tuple = (0.7, 0.1, 0.2)
@@ -116,8 +120,8 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = False, num_proc: int | None = None,
-                  batch_size: int = DEFAULT_BATCH_SIZE, verbose: bool = True) -> BuildResult:
+def build_dataset(out: str | Path, settings: BuildSettings, *, discover=None, force: bool = False,
+                  num_proc: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE, verbose: bool = True) -> BuildResult:
     """Build a dataset folder, streaming: memory is bounded by a few batches, not by the dataset.
 
     Parameters
@@ -126,6 +130,10 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
         Destination folder; must not exist unless ``force``.
     settings : BuildSettings
         Inputs and parameters.
+    discover : callable, optional
+        For ``settings.motifs == "denovo"``: ``discover(positives, background, *, random_state, verbose)``
+        returning a :class:`~regsim.dataset_builder.discovered.DiscoveredMotifs` (the ``regsim`` command
+        passes :func:`regsim.models.denovo.discover_motifs`; see :mod:`regsim.dataset_builder.discovered`).
     force : bool, default False
         Replace an existing dataset folder that regsim wrote (never anything else).
     num_proc : int, optional
@@ -152,7 +160,7 @@ def build_dataset(out: str | Path, settings: BuildSettings, *, force: bool = Fal
     run = _Run(num_proc, int(batch_size))
     with replace_folder(out, force=force, is_ours=is_dataset_folder, kind="dataset") as staging:
         if settings.mode == "realistic":
-            record = _build_realistic(settings, staging, log, run)
+            record = _build_realistic(settings, staging, log, run, discover)
         else:
             record = _build_simple(settings, staging, log, run)
         log("writing the dataset card and manifest")
@@ -306,17 +314,33 @@ def _ranges(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
-def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -> dict:
+def _discover(s: BuildSettings, log: StageLog, discover):
+    """De novo motifs: the real regions are read here, in the parent, only for the discovery (the build
+    itself then streams them like any other run)."""
+    if discover is None:
+        raise UserError("--motifs denovo needs the models layer: run `regsim build`, or pass "
+                        "discover=regsim.models.denovo.discover_motifs to build_dataset")
+    positives, background, _ = _read_inputs(s, log)
+    return discover(positives, background, random_state=s.seed, verbose=log.verbose)
+
+
+def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run, discover=None) -> dict:
     num_proc, threads, batch_size = run.num_proc, run.threads, run.batch_size
+    discovery = _discover(s, log, discover) if s.motifs == DENOVO else None
     real = _read_real(s, log)
     width, inputs = real["width"], real["inputs"]
     positive_splits, background_splits = real["splits"]
     positive_codes, background_codes = real["codes"]
     positive_sources, background_sources = real["sources"]
     n_positives, n_background = len(positive_codes), len(background_codes)
-    log(f"loading motifs: {s.motifs}")
-    motifs = load_motifs(s.motifs)
-    inputs.append(_motif_source(s.motifs, motifs))
+    if discovery is not None:
+        motifs = discovery.motifs
+        inputs.append({"role": "motifs", "name": f"de novo ({len(motifs)} motifs)", "records": len(motifs),
+                       "sha256": ""})
+    else:
+        log(f"loading motifs: {s.motifs}")
+        motifs = load_motifs(s.motifs)
+        inputs.append(_motif_source(s.motifs, motifs))
     log(f"scanning {len(motifs)} motifs over {n_positives} positives and {n_background} background "
         f"sequences of {width} bp (p < {s.threshold:g}; {num_proc} process{'es' if num_proc > 1 else ''}, "
         f"batches of {batch_size})")
@@ -340,14 +364,18 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     min_hits = s.min_hits if s.min_hits is not None else default_min_hits(n_positives)
     enrichment = motif_enrichment(
         motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
-        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
-        weight=s.enrichment_weight,
+        width=width, min_hits=min_hits, min_enrichment=s.min_enrichment,
+        max_motifs=None if s.collapse_redundant else s.max_motifs, weight=s.enrichment_weight,
     )
     weight_comparison = compare_weights(
         motifs, positive_tally, background_tally, n_positives=n_positives, n_background=n_background,
         width=width, min_hits=min_hits, min_enrichment=s.min_enrichment, max_motifs=s.max_motifs,
         weight=s.enrichment_weight,
     )
+    if s.collapse_redundant:
+        log(f"collapsing the {int(enrichment['retained'].sum())} motifs that pass into clusters of TOMTOM-similar "
+            f"motifs (q < {DEFAULT_Q_THRESHOLD})")
+        enrichment = collapse_redundant(motifs, enrichment, max_motifs=s.max_motifs)
     retained_rows = enrichment[enrichment["retained"]]
     if retained_rows.empty:
         best = enrichment.iloc[0]
@@ -363,6 +391,8 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
               + ", ".join(f"{r.motif_name} {r.enrichment:.2f}" for r in retained_rows.head(3).itertuples()))
 
     partners = choose_backbones(positive_splits, background_splits, s.seed)
+    if discovery is not None:
+        enrichment = enrichment.merge(discovery.matches, on="motif_id", how="left")
     write_enrichment_table(enrichment, folder / "retained_motifs.tsv")
     log("simulating, re-scanning and writing: dinucleotide shuffles with the real motif instances pasted back")
     shared = {
@@ -378,13 +408,15 @@ def _build_realistic(s: BuildSettings, folder: Path, log: StageLog, run: _Run) -
     record = _write_batches(s, folder, log, run, units, shared, retained_motifs, width, records)
     simulation = Counter({"positives_without_retained_motif": record.pop("dropped_positives")})
     record.update(
+        discovery=discovery,
         inputs=inputs,
         dropped=_dropped_rows(*real["dropped"], simulation),
         enrichment=enrichment,
         n_motifs_scanned=len(motifs),
         min_hits=min_hits,
         provenance=_embedded_provenance() if s.embedded else "",
-        parameters_extra={"min_hits (resolved)": min_hits},
+        parameters_extra={"min_hits (resolved)": min_hits}
+        | ({f"denovo {k}": v for k, v in discovery.settings.items()} if discovery else {}),
         weight_comparison=weight_comparison,
     )
     return record
@@ -452,6 +484,7 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
     labels = np.concatenate(labels).astype(np.int64)
     split_names = np.asarray(SPLIT_ORDER, dtype=object)[np.concatenate(splits)]
     counts = np.concatenate(counts)
+    masked = np.concatenate(masked)
     write_meme(motifs, folder / "motifs.meme")
     occupancy = motif_occupancy(labels, carriers, motifs)
     plot_motif_statistics(folder / "motif_statistics.png", labels, counts, occupancy)
@@ -460,7 +493,8 @@ def _write_batches(s: BuildSettings, folder: Path, log: StageLog, run: _Run, uni
         "width": width,
         "retained_motifs": motifs,
         "split_counts": split_counts(labels, split_names),
-        "instance_stats": instance_statistics(labels, counts, np.concatenate(implanted), np.concatenate(masked), width),
+        "instance_stats": instance_statistics(labels, counts, np.concatenate(implanted), masked, width),
+        "coverage": truth_coverage(labels, masked, width),
         "occupancy": occupancy,
         "total_rows": len(labels),
         "dropped_positives": dropped,
@@ -509,11 +543,14 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         motif_summary = (
             f"{record['n_motifs_scanned']} motifs were scanned ({s.motifs}); {len(retained)} were retained "
             f"with at least {record['min_hits']} positive hits and an enrichment of at least {s.min_enrichment}"
+            + (COLLAPSE_SENTENCE.format(q=DEFAULT_Q_THRESHOLD) if s.collapse_redundant else "")
             + (f", the {s.max_motifs} most enriched of those that pass" if s.max_motifs else "") + ". "
             f"Each hit is weighted towards the window centre ({WEIGHT_FORMULAS[s.enrichment_weight]}; "
             f"`--enrichment-weight {s.enrichment_weight}`); a set's density is "
             "`(sum of weights + 1) / number of sequences` and the enrichment is the positives' density over "
             "the background's. " + describe_weight_comparison(s.enrichment_weight, record["weight_comparison"])
+            + " " + coverage_sentence(record["coverage"])
+            + (f"\n\n{record['discovery'].description}" if record.get("discovery") else "")
         )
     else:
         motif_summary = f"Implanted motifs ({s.motifs}): " + ", ".join(f"{m.name} ({m.id})" for m in retained) + "."
@@ -540,7 +577,8 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "dropped": record["dropped"],
         "split_counts": record["split_counts"],
         "motif_summary": motif_summary,
-        "enrichment_rows": shown.to_dict("records") if len(shown) else [],
+        "enrichment_rows": enrichment_notes(shown).to_dict("records") if len(shown) else [],
+        "note_header": note_header(shown),
         "n_motifs_scanned": record["n_motifs_scanned"],
         "instance_stats": record["instance_stats"],
         "occupancy": record["occupancy"],
@@ -561,7 +599,9 @@ def _write_card_and_manifest(folder: Path, s: BuildSettings, record: dict) -> No
         "split_sizes": record["split_counts"],
         "retained_motifs": [{"motif_id": m.id, "motif_name": m.name} for m in retained],
         "retained_with_other_enrichment_weights": record.get("weight_comparison", []),
-    })
+        "truth_coverage": record["coverage"],
+    } | ({"motif_discovery": {"settings": record["discovery"].settings, "summary": record["discovery"].summary}}
+         if record.get("discovery") else {}))
 
 
 def _pretty_name(s: BuildSettings) -> str:

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--width", type=int, help="window width (mode A default 400; mode B: the sequences' length)")
     build.add_argument("--motifs", metavar="SPEC_OR_FILE",
-                       help="JASPAR spec (default jaspar:JASPAR2024:CORE:vertebrates) or a MEME/JASPAR/HOMER file")
+                       help="JASPAR spec (default jaspar:JASPAR2024:CORE:vertebrates), a MEME/JASPAR/HOMER file, or "
+                       "'denovo': discover them in the real positives (model + DeepSHAP + TF-MoDISco-lite)")
     inputs = build.add_argument_group("inputs (mode A: genome + peaks; mode B: sequence sets)")
     inputs.add_argument("--genome", help="genome FASTA (mode A)")
     inputs.add_argument("--positives", help="positive peaks, narrowPeak or BED (mode A)")
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     motifs.add_argument("--min-enrichment", type=float, default=1.25, help="default 1.25 (as the paper)")
     motifs.add_argument("--max-motifs", type=int, default=20,
                         help="retain at most the N most enriched motifs (default 20; 0 keeps all, as the paper)")
+    motifs.add_argument("--collapse-redundant", action="store_true",
+                        help="keep one motif per cluster of TOMTOM-similar motifs (q < 0.05), the most enriched")
     splits = build.add_argument_group("splits")
     splits.add_argument("--split-fractions", default="0.7,0.1,0.2", help="train,validation,test (default 0.7,0.1,0.2)")
     splits.add_argument("--validation-chroms", default="", help="comma-separated chromosomes held out for validation")
@@ -94,14 +97,16 @@ def _build(args: argparse.Namespace) -> int:
         positives_fasta=args.positives_fasta, negatives_fasta=args.negatives_fasta, motifs=args.motifs,
         width=args.width, seed=args.seed, threshold=args.threshold, min_hits=args.min_hits,
         min_enrichment=args.min_enrichment, max_motifs=args.max_motifs or None,
-        enrichment_weight=args.enrichment_weight, gc_match=args.gc_match,
+        collapse_redundant=args.collapse_redundant, enrichment_weight=args.enrichment_weight,
+        gc_match=args.gc_match,
         split_fractions=_floats(args.split_fractions, "--split-fractions"),
         validation_chroms=_names(args.validation_chroms), test_chroms=_names(args.test_chroms),
         n_per_class=args.n_per_class, gc=args.gc, config_name=args.config_name, dataset_name=args.dataset_name,
         version=args.version, license=args.license,
     )
-    result = build_dataset(args.out, settings, force=args.force, num_proc=args.num_proc,
-                           batch_size=args.batch_size, verbose=not args.quiet)
+    # `regsim build` (the top layer) sets args.discover for --motifs denovo; see regsim.dataset_builder.discovered
+    result = build_dataset(args.out, settings, discover=getattr(args, "discover", None), force=args.force,
+                           num_proc=args.num_proc, batch_size=args.batch_size, verbose=not args.quiet)
     print(f"wrote {result.folder} (config {result.config_name!r}) in {result.seconds:.1f} s")
     for split, row in result.split_sizes.items():
         print(f"  {split:<10} {row['total']:>7} sequences ({row['positive']} positive, {row['negative']} negative)")

@@ -221,7 +221,9 @@ def describe_weight_comparison(weight: str, comparison: list[dict]) -> str:
 
 
 def write_enrichment_table(table: pd.DataFrame, path) -> None:
-    """Write ``retained_motifs.tsv``: the columns of :data:`ENRICHMENT_COLUMNS`, retained as yes/no."""
-    out = table[ENRICHMENT_COLUMNS].copy()
+    """Write ``retained_motifs.tsv``: the columns of :data:`ENRICHMENT_COLUMNS`, retained as yes/no, then any
+    further columns of ``table`` (e.g. the representative of a collapsed motif) except ``motif_index``."""
+    extra = [c for c in table.columns if c not in ENRICHMENT_COLUMNS and c != "motif_index"]
+    out = table[ENRICHMENT_COLUMNS + extra].copy()
     out["retained"] = np.where(out["retained"], "yes", "no")
     out.to_csv(path, sep="\t", index=False, float_format="%.6g")
