@@ -54,6 +54,15 @@ EXPERIMENTS = [
      "before issue 17: no batch norm, constant Adam 1e-3, no shifts, patience 5"),
     ("no batch norm", "beluga", ["--set", "conv_batch_norm=false"], "the shipped recipe without batch norm"),
     ("no shifts", "beluga", ["--max-shift", "0"], "the shipped recipe without random shifts"),
+    # Why the Basset-like preset stalls on the simple (AND-grammar) preset: run with `-- --epochs 10`.
+    ("dense dropout 0", "basset", ["--set", "dense_dropout=0.0"], "the shipped recipe without dense dropout"),
+    ("dense dropout 0, batch 32", "basset", ["--set", "dense_dropout=0.0", "--batch-size", "32"],
+     "no dense dropout and twice as many, smaller steps"),
+    ("dense batch norm", "basset", ["--set", "dense_batch_norm=true"], "batch norm on the dense layers"),
+    ("learning rate 3e-3", "basset", ["--learning-rate", "3e-3"], "three times the learning rate"),
+    ("learning rate 3e-4", "basset", ["--learning-rate", "3e-4"], "a third of the learning rate"),
+    ("global last pooling", "basset", ["--set", 'pool_sizes=[3,4,"global"]'],
+     "the third block max-pools over all its positions (position-invariant dense input)"),
 ]
 
 

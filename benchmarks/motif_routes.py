@@ -2,9 +2,10 @@
 
 Builds the three truths (timed), prints motifs kept, coverage of positive and negative bases, contrast and
 the top motifs; with ``--benchmark`` also runs a reduced ``regsim benchmark`` on each truth and prints
-the method ranking (mean per-sequence auPRC). Heavy: run it under ``flock /tmp/regsim-heavy.lock``.
+the method ranking (mean per-sequence auPRC; one model per truth, its own scored set, no gkm-SVM). Heavy:
+run it on an otherwise idle machine.
 
-    python benchmarks/motif_routes.py --out /tmp/routes [--benchmark --n-top 100 --epochs 5]
+    python benchmarks/motif_routes.py --out /tmp/routes [--benchmark --archs beluga --n-top 100 [--epochs N]]
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def main() -> None:
     parser.add_argument("--routes", default=",".join(ROUTES))
     parser.add_argument("--benchmark", action="store_true")
     parser.add_argument("--n-top", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--archs", default="beluga", help="architectures of the reduced benchmark")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the preset's recipe)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,9 +57,12 @@ def main() -> None:
               f"contrast {cov['contrast']:.2f}; build {seconds:.1f} s; top: {top}", flush=True)
         if args.benchmark:
             report = out / f"bench-{route}"
+            epochs = ["--epochs", str(args.epochs)] if args.epochs else []
+            started = time.perf_counter()
             subprocess.run([*regsim, "benchmark", "--out", str(report), "--dataset", str(folder), "--no-simple",
-                            "--archs", "basset", "--n-top", str(args.n_top), "--epochs", str(args.epochs), "--quiet"],
+                            "--no-gkmsvm", "--archs", args.archs, "--n-top", str(args.n_top), *epochs, "--quiet"],
                            check=True)
+            print(f"{route}: reduced benchmark {time.perf_counter() - started:.0f} s", flush=True)
             results = pd.read_csv(report / "results.csv")
             rankings[route] = results.set_index("label")["auprc_mean"].sort_values(ascending=False)
     if rankings:

@@ -1,6 +1,7 @@
 """`regsim benchmark --quick` end to end, its stage cache, and the paper-findings checks."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,8 @@ def test_rerun_uses_the_cache_and_recomputes_only_what_changed(quick_report, tmp
     settings = BenchmarkSettings(out=str(out), quick=True)
     first = run_benchmark(settings, verbose=False)
     assert calls == []  # everything came from the cache
+    run_time = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("Run time"))
+    assert "(0 stage results computed" in run_time and "a re-run, not the cost of the benchmark" in run_time
     removed = next((out / "cache" / "attributions").glob("simple-beluga-ism__none-*.npz"))
     removed.unlink()
     second = run_benchmark(settings, verbose=False)
@@ -285,3 +288,14 @@ def test_last_layer_geometry_of_the_presets():
     assert geometry["beluga"]["cv_average"] == pytest.approx(0.036, abs=0.002)
     assert geometry["basset"]["cv_average"] == pytest.approx(0.120, abs=0.002)
     assert min(g["cv_linear"] for g in geometry.values()) > 0.45
+
+
+def test_readme_lists_every_difference_from_the_paper():
+    from regsim.metrics.benchmark.differences import DIFFERENCES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Differences from the paper"):]
+    section = section[: section.index("\n## ", 3)]
+    for entry in DIFFERENCES:
+        area, paper_side, ours, reason, effect = (str(c or "—").replace("|", "\\|") for c in entry)
+        assert f"| {area} | {paper_side} | {ours} | {reason} | {effect} |" in section, area

@@ -1,6 +1,5 @@
 """`regsim build` / `regsim publish` end to end on small inputs, and the embedded default."""
 
-import gzip
 import hashlib
 import json
 import subprocess
@@ -16,16 +15,10 @@ from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
 from regsim.cli import main
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.format import FEATURES, read_manifest
+from tiny_data import head_fasta
 
 OCT4_SOX2 = {"MA0142", "MA1962"}
 SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
-
-
-def head_fasta(source, target, n):
-    with gzip.open(source, "rt") as handle:
-        lines = handle.read().splitlines()[: 2 * n]
-    target.write_text("\n".join(lines) + "\n")
-    return target
 
 
 @pytest.fixture(scope="module")

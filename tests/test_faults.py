@@ -18,22 +18,16 @@ import pytest
 
 from regsim.cli import main
 from regsim.dataset_builder.build import EMBEDDED
-from tiny_data import write_tiny_dataset
+from tiny_data import head_fasta, write_tiny_dataset
 
 MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143"
-
-
-def fasta_head(source, target: Path, n: int) -> Path:
-    with gzip.open(source, "rt") as handle:
-        target.write_text("\n".join(handle.read().splitlines()[: 2 * n]) + "\n")
-    return target
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fault-inputs")
-    return (fasta_head(EMBEDDED.joinpath("oct4_peaks_200bp.fa.gz"), folder / "pos.fa", 150),
-            fasta_head(EMBEDDED.joinpath("mafk_peaks_200bp.fa.gz"), folder / "neg.fa", 150))
+    return (head_fasta(EMBEDDED.joinpath("oct4_peaks_200bp.fa.gz"), folder / "pos.fa", 150),
+            head_fasta(EMBEDDED.joinpath("mafk_peaks_200bp.fa.gz"), folder / "neg.fa", 150))
 
 
 def build_args(inputs, out, *extra):

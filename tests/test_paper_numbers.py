@@ -151,11 +151,12 @@ def test_comparison_table_by_hand(paper):
         "grad_x_input": 3, "deeplift_rsall_shuff20": 1, "ism": 2}
     assert dict(zip(ranked["method"], ranked["ours_rank"])) == {
         "grad_x_input": 3, "deeplift_rsall_shuff20": 2, "ism": 1}
-    # what we did not run stays empty; RevealCancel has no counterpart
+    # what we did not run stays empty; RevealCancel on the dense layers maps to deepshap_rsconv
     ig = table[(table["method"] == "ig20_shuff20") & (table["arch"] == "basset")].iloc[0]
     assert np.isnan(ig["ours_mean"]) and np.isnan(ig["ours_rank"])
     rc = table[table["method"] == "deeplift_rsconv_shuff20"].iloc[0]
-    assert rc["regsim_method"] == "-"
+    assert (rc["regsim_method"], rc["regsim_reference"]) == ("deepshap_rsconv", "shuffled20")
+    assert np.isnan(rc["ours_mean"])
     assert table[table["arch"] == "beluga"]["ours_mean"].isna().all()
 
 

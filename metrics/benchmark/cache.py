@@ -58,6 +58,8 @@ class StageCache:
     def __init__(self, root: str | Path, log=None):
         self.root = Path(root)
         self.log = log or (lambda message: None)
+        self.reused: set[Path] = set()  # entries this run found complete
+        self.computed: set[Path] = set()  # entries this run wrote
 
     def path(self, stage: str, name: str, key: str, suffix: str = "") -> Path:
         folder = self.root / stage
@@ -66,9 +68,12 @@ class StageCache:
 
     @staticmethod
     def _sidecar(path: Path) -> Path:
-        sidecar = path.parent / ".checksums" / (path.name + ".sha256")
+        return path.parent / ".checksums" / (path.name + ".sha256")
+
+    def _write_sidecar(self, path: Path, digest: str) -> None:
+        sidecar = self._sidecar(path)
         sidecar.parent.mkdir(exist_ok=True)
-        return sidecar
+        write_atomic(sidecar, (digest + "\n").encode())
 
     def valid(self, path: Path) -> bool:
         """Whether the entry at ``path`` is complete and unchanged; a damaged one is removed (and logged)."""
@@ -83,6 +88,7 @@ class StageCache:
         elif entry_digest(path) != sidecar.read_text().strip():
             reason = "checksum mismatch (truncated or edited)"
         if reason is None:
+            self.reused.add(path)
             return True
         self.log(f"  cache entry {path.relative_to(self.root)}: {reason}; recomputing it")
         self.discard(path)
@@ -112,14 +118,16 @@ class StageCache:
             self.discard(path)
         digest = entry_digest(tmp)
         tmp.rename(path)
-        write_atomic(self._sidecar(path), (digest + "\n").encode())
+        self._write_sidecar(path, digest)
+        self.computed.add(path)
         return path
 
     def write_bytes(self, path: Path, data: bytes) -> Path:
         """Store a file entry atomically with its checksum."""
         self._sidecar(path).unlink(missing_ok=True)
         write_atomic(path, data)
-        write_atomic(self._sidecar(path), (hashlib.sha256(data).hexdigest() + "\n").encode())
+        self._write_sidecar(path, hashlib.sha256(data).hexdigest())
+        self.computed.add(path)
         return path
 
     def write_json(self, path: Path, payload) -> Path:

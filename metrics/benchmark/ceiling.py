@@ -71,7 +71,7 @@ def ceiling_section(models: dict, figures: Path, margin: float = MARGIN) -> list
              f"Reference model: `regsim train --arch reference` on the same splits. A model more than {margin} test "
              "auROC below the best reference of its dataset is flagged: its attributions are reported, but the "
              "paper's findings are checked without them.", "",
-             "| dataset | arch | seed | test auROC | best reference | reference test auROC | gap | flagged |",
+             "| dataset | arch | seed | test auROC | best reference | reference test auROC | reference minus model | flagged |",
              "|---|---|---|---|---|---|---|---|"]
     for (dataset, arch, seed), gap in gaps.items():
         if gap["reference_auroc"] is None:

@@ -20,11 +20,12 @@ import pandas as pd
 PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.tsv")
 
 #: figure -> {authors' method key: (regsim method, regsim reference)}. An authors' method missing here
-#: has no regsim counterpart (e.g. RevealCancel). Other runs (gkmexplain, ...) join by adding a line.
+#: has no regsim counterpart (e.g. 30 or 40 references). Other runs join by adding a line.
 MAPPING = {
     "Fig2_methods": {
         "grad_x_input": ("grad_x_input", "none"),
         "deeplift_rsall_shuff20": ("deepshap", "shuffled20"),
+        "deeplift_rsconv_shuff20": ("deepshap_rsconv", "shuffled20"),
         "ig20_shuff20": ("integrated_gradients_20steps", "shuffled10"),
         "ism": ("ism", "none"),
         "gkmexplain": ("gkmexplain", "none"),

@@ -229,7 +229,8 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     paired.to_csv(out / "paired_tests.csv", index=False, float_format="%.6g")
     log("stage 6/6: report")
     report = write_report(out, results, models, examples_for_figures, settings=asdict(settings),
-                          seconds=time.perf_counter() - started, paired=paired, scored_sets=scored_sets)
+                          seconds=time.perf_counter() - started, paired=paired, scored_sets=scored_sets,
+                          cache_counts=(len(cache.reused - cache.computed), len(cache.computed)))
     log(f"wrote {out / 'results.csv'} and {report}")
     return {"results": results, "paired": paired, "models": models, "report": report,
             "seconds": time.perf_counter() - started}

@@ -428,10 +428,13 @@ def paper_numbers_section(results: pd.DataFrame, paper: pd.DataFrame,
 
 
 def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: dict, *, settings: dict,
-                 seconds: float, paired: pd.DataFrame, scored_sets: dict) -> Path:
+                 seconds: float, paired: pd.DataFrame, scored_sets: dict,
+                 cache_counts: tuple[int, int] | None = None) -> Path:
     """Write ``report.md``, ``paper_comparison.csv`` and the figures; returns the report's path.
 
-    ``models`` maps ``(dataset, arch, seed)`` to the model's eval results.
+    ``models`` maps ``(dataset, arch, seed)`` to the model's eval results; ``cache_counts`` is
+    ``(reused, computed)`` stage-cache entries, so that the run time of a re-run is not read as the
+    cost of the whole benchmark.
     """
     from .differences import DIFFERENCES
 
@@ -444,7 +447,12 @@ def write_report(out: Path, results: pd.DataFrame, models: dict, figure_data: di
     seeds = _seeds(results)
 
     lines = ["# regsim benchmark report", ""]
-    lines += [f"Run time: {seconds / 60:.1f} min. Seeds: {', '.join(map(str, seeds))} ({len(seeds)} model(s) per "
+    reuse = ""
+    if cache_counts is not None:
+        reused, computed = cache_counts
+        reuse = (f" ({computed} stage results computed, {reused} reused from the cache"
+                 f"{': a re-run, not the cost of the benchmark' if reused > computed else ''})")
+    lines += [f"Run time: {seconds / 60:.1f} min{reuse}. Seeds: {', '.join(map(str, seeds))} ({len(seeds)} model(s) per "
               "architecture and dataset; a finding counts as reproduced only if it holds for every seed). "
               "Every score comes from the `motif_attribution` evaluate module (absolute attributions, "
               "channels summed; ISM: minus the mean change over the 3 alternative bases); last-conv-layer scores "
