@@ -10,6 +10,7 @@ dataset and ``--force`` replaces only a dataset folder.
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import os
 import time
 import warnings
@@ -64,6 +65,15 @@ DEFAULT_MOTIFS = "jaspar:JASPAR2024:CORE:vertebrates"
 EMBEDDED = files("regsim.dataset_builder").joinpath("data", "oct4_mafk")
 EMBEDDED_POSITIVES = "oct4_peaks_200bp.fa.gz"
 EMBEDDED_NEGATIVES = "mafk_peaks_200bp.fa.gz"
+
+
+def embedded_head(name: str, target: str | Path, n: int) -> Path:
+    """Write the first ``n`` records of the embedded FASTA ``name`` (e.g. :data:`EMBEDDED_POSITIVES`) to
+    ``target``: a small input for smoke runs and tests."""
+    with gzip.open(EMBEDDED.joinpath(name), "rt") as handle:
+        lines = handle.read().splitlines()[: 2 * n]
+    Path(target).write_text("\n".join(lines) + "\n")
+    return Path(target)
 #: Real records per batch of the streaming build: memory grows with it, the output never depends on it.
 DEFAULT_BATCH_SIZE = 2_000
 

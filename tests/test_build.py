@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from regsim.dataset_builder.build import EMBEDDED, BuildSettings, build_dataset
+from regsim.dataset_builder.build import (
+    EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, BuildSettings, build_dataset, embedded_head,
+)
 from regsim.cli import main
 from regsim.dataset_builder.core.errors import UserError
 from regsim.dataset_builder.format import FEATURES, read_manifest
-from tiny_data import head_fasta
 
 OCT4_SOX2 = {"MA0142", "MA1962"}
 SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,MA0139"
@@ -24,8 +25,8 @@ SMALL_MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143,MA0495,MA0591,MA0035,
 @pytest.fixture(scope="module")
 def small_inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inputs")
-    return (head_fasta(EMBEDDED.joinpath("oct4_peaks_200bp.fa.gz"), folder / "pos.fa", 400),
-            head_fasta(EMBEDDED.joinpath("mafk_peaks_200bp.fa.gz"), folder / "neg.fa", 400))
+    return (embedded_head(EMBEDDED_POSITIVES, folder / "pos.fa", 400),
+            embedded_head(EMBEDDED_NEGATIVES, folder / "neg.fa", 400))
 
 
 def small_settings(small_inputs, **changes):

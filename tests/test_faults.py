@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from regsim.cli import main
-from regsim.dataset_builder.build import EMBEDDED
-from tiny_data import head_fasta, write_tiny_dataset
+from regsim.dataset_builder.build import EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, embedded_head
+from tiny_data import write_tiny_dataset
 
 MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143"
 
@@ -26,8 +26,8 @@ MOTIFS = "jaspar:JASPAR2024:ids=MA0142,MA1962,MA0143"
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fault-inputs")
-    return (head_fasta(EMBEDDED.joinpath("oct4_peaks_200bp.fa.gz"), folder / "pos.fa", 150),
-            head_fasta(EMBEDDED.joinpath("mafk_peaks_200bp.fa.gz"), folder / "neg.fa", 150))
+    return (embedded_head(EMBEDDED_POSITIVES, folder / "pos.fa", 150),
+            embedded_head(EMBEDDED_NEGATIVES, folder / "neg.fa", 150))
 
 
 def build_args(inputs, out, *extra):

@@ -6,13 +6,10 @@ Written through :mod:`regsim.dataset_builder.format`, like ``regsim build``: ``R
 
 Positives carry one copy of :data:`PLANTED` (either strand) within 5 bp of the centre; negatives are
 uniform random sequences (a chance occurrence of the 8-mer is recorded as not implanted).
-
-:func:`head_fasta` cuts the first records out of an embedded (gzipped) FASTA, for small build inputs.
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +108,3 @@ def _motif(start, strand, implanted):
 
 def _reverse_complement(sequence):
     return sequence[::-1].translate(str.maketrans("ACGT", "TGCA"))
-
-
-def head_fasta(source, target: Path, n: int) -> Path:
-    """Write the first ``n`` two-line records of the gzipped FASTA ``source`` to ``target``."""
-    with gzip.open(source, "rt") as handle:
-        lines = handle.read().splitlines()[: 2 * n]
-    Path(target).write_text("\n".join(lines) + "\n")
-    return Path(target)

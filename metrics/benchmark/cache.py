@@ -61,6 +61,10 @@ class StageCache:
         self.reused: set[Path] = set()  # entries this run found complete
         self.computed: set[Path] = set()  # entries this run wrote
 
+    def counts(self) -> tuple[int, int]:
+        """``(reused, computed)``: entries this run took from the cache, and entries it wrote."""
+        return len(self.reused - self.computed), len(self.computed)
+
     def path(self, stage: str, name: str, key: str, suffix: str = "") -> Path:
         folder = self.root / stage
         folder.mkdir(parents=True, exist_ok=True)

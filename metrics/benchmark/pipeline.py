@@ -20,7 +20,6 @@ Stages (each cached by the hash of its inputs, see :mod:`metrics.stage_cache`):
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
 import math
@@ -230,7 +229,7 @@ def run_benchmark(settings: BenchmarkSettings, *, verbose: bool = True) -> dict:
     log("stage 6/6: report")
     report = write_report(out, results, models, examples_for_figures, settings=asdict(settings),
                           seconds=time.perf_counter() - started, paired=paired, scored_sets=scored_sets,
-                          cache_counts=(len(cache.reused - cache.computed), len(cache.computed)))
+                          cache_counts=cache.counts())
     log(f"wrote {out / 'results.csv'} and {report}")
     return {"results": results, "paired": paired, "models": models, "report": report,
             "seconds": time.perf_counter() - started}
@@ -246,7 +245,7 @@ def scored_set_hash(ids) -> str:
 
 
 def _realistic_dataset(settings: BenchmarkSettings, cache: StageCache, log) -> Path:
-    from regsim.dataset_builder.build import EMBEDDED, EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, BuildSettings
+    from regsim.dataset_builder.build import EMBEDDED_NEGATIVES, EMBEDDED_POSITIVES, BuildSettings, embedded_head
 
     if settings.dataset:
         return _check_dataset(settings.dataset)
@@ -255,8 +254,8 @@ def _realistic_dataset(settings: BenchmarkSettings, cache: StageCache, log) -> P
         folder = cache.root / "inputs"
         folder.mkdir(parents=True, exist_ok=True)
         n = QUICK_SETTINGS["records"]
-        build.positives_fasta = str(_head_fasta(EMBEDDED.joinpath(EMBEDDED_POSITIVES), folder / "oct4_head.fa", n))
-        build.negatives_fasta = str(_head_fasta(EMBEDDED.joinpath(EMBEDDED_NEGATIVES), folder / "mafk_head.fa", n))
+        build.positives_fasta = str(embedded_head(EMBEDDED_POSITIVES, folder / "oct4_head.fa", n))
+        build.negatives_fasta = str(embedded_head(EMBEDDED_NEGATIVES, folder / "mafk_head.fa", n))
         build.dataset_name = "regsim-oct4-vs-mafk-quick"
     return _build(cache, build, "realistic", log)
 
@@ -275,13 +274,6 @@ def _check_dataset(path) -> Path:
     if not (path / "README.md").is_file():
         raise UserError(f"{path}: not a dataset folder (no README.md); build one with `regsim build`")
     return path
-
-
-def _head_fasta(source, target: Path, n: int) -> Path:
-    with gzip.open(source, "rt") as handle:
-        lines = handle.read().splitlines()[: 2 * n]
-    target.write_text("\n".join(lines) + "\n")
-    return target
 
 
 def _build(cache: StageCache, build, name: str, log) -> Path:
